@@ -1,0 +1,169 @@
+//! [`UdpSocket`].
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::net::{SocketType, sockopt};
+
+use crate::io_source::{Dir, IoSource, impl_source};
+use crate::sys;
+
+/// A UDP socket, connected to one peer or not.
+///
+/// Datagrams keep their boundaries: one send is one receive, empty datagrams
+/// included; a receive into a buffer smaller than the datagram truncates it.
+///
+/// # Examples
+///
+/// ```
+/// use eddy_poll::net::UdpSocket;
+/// let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+/// let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+/// a.send_to(b"hi", b.local_addr()?)?;
+/// let mut buf = [0; 16];
+/// # let mut events = eddy_poll::Events::with_capacity(1);
+/// # let mut poll = eddy_poll::Poll::new()?;
+/// # let mut b = b;
+/// # poll.registry().register(&mut b, eddy_poll::Token(0), eddy_poll::Interest::READABLE, eddy_poll::Trigger::Level)?;
+/// # poll.poll(&mut events, Some(std::time::Duration::from_secs(5)))?;
+/// let (n, from) = b.recv_from(&mut buf)?;
+/// assert_eq!((&buf[..n], from), (&b"hi"[..], a.local_addr()?));
+/// # std::io::Result::Ok(())
+/// ```
+pub struct UdpSocket {
+    io: IoSource,
+}
+
+impl UdpSocket {
+    /// A socket bound to `addr` (port 0: any free port).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, out of fds.
+    pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+        let fd = sys::net::socket(sys::net::family_of(&addr), SocketType::DGRAM)?;
+        rustix::net::bind(&fd, &addr)?;
+        Ok(UdpSocket { io: IoSource::new(fd) })
+    }
+
+    /// Takes a socket from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        Ok(UdpSocket { io: IoSource::new(OwnedFd::from(socket)) })
+    }
+
+    /// Sets the default destination of `send` and filters `recv` to
+    /// datagrams from `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` and the like.
+    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        Ok(rustix::net::connect(&self.io, &addr)?)
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the send buffer is full; `ConnectionRefused` when an
+    /// earlier datagram drew an ICMP port-unreachable; `NotConnected`.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.send(buf)
+    }
+
+    /// Sends one datagram to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the send buffer is full.
+    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        self.io.do_io(Dir::Write, |fd| sys::net::send_to(fd, buf, &addr))
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when none is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.recv(buf)
+    }
+
+    /// Receives one datagram and its sender.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when none is queued.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.do_io(Dir::Read, |fd| sys::net::recv_from(fd, buf, false))?;
+        Ok((n, sys::net::inet_addr(addr)?))
+    }
+
+    /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when none is queued.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.do_io(Dir::Read, |fd| sys::net::recv_from(fd, buf, true))?;
+        Ok((n, sys::net::inet_addr(addr)?))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        sys::net::inet_addr(Some(rustix::net::getsockname(&self.io)?))
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` when not connected.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        sys::net::inet_addr(rustix::net::getpeername(&self.io)?)
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        Ok(sockopt::set_socket_broadcast(&self.io, on)?)
+    }
+
+    /// The socket's pending error (an ICMP error of an earlier send),
+    /// cleared by reading it.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.take_error()
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket").field("fd", &self.io.as_fd()).field("local", &self.local_addr().ok()).finish()
+    }
+}
+
+impl From<UdpSocket> for OwnedFd {
+    fn from(s: UdpSocket) -> OwnedFd {
+        s.io.into_fd()
+    }
+}
+
+impl_source!(UdpSocket);

@@ -1,0 +1,7 @@
+//! eddy: a Linux event-driven I/O toolkit.
+//!
+//! This facade re-exports the layers (`eddy-poll` today; the reactor, the
+//! HTTP codec, the async runtime and the fibers as they land) and holds the
+//! `eddy` command's subcommands.
+
+pub use eddy_poll as poll;

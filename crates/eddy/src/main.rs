@@ -1,0 +1,3 @@
+//! The `eddy` command.
+
+fn main() {}
