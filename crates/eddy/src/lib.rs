@@ -5,3 +5,7 @@
 //! `eddy` command's subcommands.
 
 pub use eddy_poll as poll;
+pub use eddy_reactor as reactor;
+
+pub mod lab;
+pub mod serve;

@@ -1,3 +1,44 @@
 //! The `eddy` command.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "eddy", version, about = "eddy: a Linux event-driven I/O toolkit")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a protocol on the reactor (logs go to stderr; RUST_LOG sets the level).
+    Serve(eddy::serve::ServeArgs),
+    /// Reproduce, on loopback, what the kernel does under edge, level and
+    /// oneshot triggering, around FIN, RST and close; assert each verdict.
+    Lab(eddy::lab::LabArgs),
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            init_logs();
+            match eddy::serve::main(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("eddy serve: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Lab(args) => eddy::lab::main(&args),
+    }
+}

@@ -1,0 +1,61 @@
+//! [`Clock`]: the loop's notion of "now", read once per phase, and its
+//! conversion to the wheel's millisecond ticks.
+//!
+//! Invariant (never early): a deadline `Instant` becomes the tick
+//! `ceil((deadline - base) / 1 ms)`, and "now" becomes
+//! `floor((now - base) / 1 ms)`. Firing when `now_tick >= deadline_tick`
+//! therefore implies `now >= deadline`.
+//!
+//! Cost: one `Instant::now()` (a vDSO `clock_gettime`, no syscall) per
+//! update; the loop updates it at the start of a turn and after a wait that
+//! blocked.
+
+use std::time::{Duration, Instant};
+
+use crate::wheel::Tick;
+
+/// The loop's cached time.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    base: Instant,
+    now: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        let now = Instant::now();
+        Clock { base: now, now }
+    }
+
+    /// Reads the system clock.
+    #[inline]
+    pub(crate) fn update(&mut self) {
+        self.now = Instant::now();
+    }
+
+    /// The time of the last update.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The current tick, rounded down.
+    #[inline]
+    pub(crate) fn tick(&self) -> Tick {
+        (self.now - self.base).as_millis() as Tick
+    }
+
+    /// The tick at which something due `after` from now may fire: rounded
+    /// up, so it never fires early.
+    pub(crate) fn deadline(&self, after: Duration) -> Tick {
+        let d = (self.now + after) - self.base;
+        let ms = d.as_millis() as Tick;
+        if d > Duration::from_millis(ms) { ms + 1 } else { ms }
+    }
+
+    /// How long from now until `tick` begins (zero if it has).
+    pub(crate) fn until(&self, tick: Tick) -> Duration {
+        let at = self.base + Duration::from_millis(tick);
+        at.saturating_duration_since(self.now)
+    }
+}

@@ -1,0 +1,52 @@
+//! eddy-reactor: the Reactor pattern on eddy-poll.
+//!
+//! The roles, by name:
+//! - **handles**: the sockets (`eddy_poll::net`);
+//! - the **synchronous event demultiplexer**: `eddy_poll::Poll`;
+//! - the **event handler**: the [`Handler`] trait, one value per connection;
+//! - **concrete handlers**: the acceptor (accepts and makes a handler per
+//!   connection: [`EventLoop::listen`]), the connector
+//!   ([`EventLoop::connect`]) and the buffered connection every handler acts
+//!   through ([`Conn`]);
+//! - the **reactor**: [`EventLoop`], whose turn is a sequence of named
+//!   phases (see its module docs).
+//!
+//! Around them: a hierarchical timing [`wheel`] (O(1) insert and cancel)
+//! that sets the poll timeout and drives per-connection idle, read and write
+//! timeouts; backpressure by watermarks; graceful and abortive close;
+//! graceful shutdown on SIGINT/SIGTERM; several loops, one per core
+//! ([`Server`]); [`LoopHandle`] to post work to a loop from another thread.
+//!
+//! A user writes a protocol by implementing [`Handler`] and never touches
+//! epoll. See the [`Handler`] example for an echo server's whole protocol.
+
+#![forbid(unsafe_code)]
+
+mod acceptor;
+mod clock;
+mod config;
+mod conn;
+mod core;
+mod dispatch;
+mod event_loop;
+mod handle;
+mod handler;
+mod server;
+mod slab;
+pub mod wheel;
+
+pub use config::Config;
+pub use conn::{Closed, Conn};
+pub use event_loop::{EventLoop, Stats};
+pub use handle::LoopHandle;
+pub use handler::{CloseReason, Handler, Input, Timeout};
+pub use server::{ListenerMode, Server, ServerConfig};
+pub use slab::ConnId;
+pub use wheel::TimerKey;
+
+/// A connection's slot: its handler beside the loop's state of it (kept
+/// apart so a handler call can borrow both).
+pub(crate) struct Entry<H> {
+    pub(crate) handler: H,
+    pub(crate) core: core::Core,
+}

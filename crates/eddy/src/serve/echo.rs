@@ -1,0 +1,54 @@
+//! The echo server: every byte back, on the reactor.
+
+use std::io;
+use std::time::Duration;
+
+use eddy_reactor::{Config, Conn, EventLoop, Handler, Input, Server, ServerConfig};
+
+use super::ServeArgs;
+
+/// The echo protocol: write back what arrives; at the peer's FIN, finish
+/// the echo, then send ours (the reactor's default `on_read_closed`).
+#[derive(Debug, Default)]
+pub struct Echo;
+
+impl Handler for Echo {
+    type State = ();
+
+    fn on_data(&mut self, conn: &mut Conn<'_, Self>, input: &mut Input<'_>) {
+        conn.write(input.bytes());
+        input.consume_all();
+    }
+}
+
+/// The loop configuration `eddy serve` derives from its arguments.
+pub fn loop_config(args: &ServeArgs) -> Config {
+    Config {
+        backend: args.backend,
+        shutdown_timeout: Duration::from_secs_f64(args.shutdown_timeout.max(0.0)),
+        idle_timeout: (args.idle_timeout > 0.0).then(|| Duration::from_secs_f64(args.idle_timeout)),
+        ..Config::default()
+    }
+}
+
+/// Runs the echo server until SIGINT or SIGTERM.
+///
+/// # Errors
+///
+/// Binding failed or a loop failed.
+pub fn serve(args: &ServeArgs) -> io::Result<()> {
+    let cfg = loop_config(args);
+    let server_cfg = ServerConfig { threads: args.threads, mode: args.listener, ..ServerConfig::new(args.addr) };
+    let server = Server::start(&server_cfg, move |_| EventLoop::new(cfg.clone(), ()), |_: &mut (), _| Some(Echo))?;
+    tracing::info!(
+        "echo: listening on {} ({} loop(s), {}, {:?})",
+        server.local_addr(),
+        args.threads,
+        args.backend,
+        args.listener
+    );
+    let stats = server.wait()?;
+    let served: u64 = stats.iter().map(|s| s.accepted).sum();
+    tracing::info!("echo: stopped after {served} connection(s)");
+    Ok(())
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite of eddy, with its own set-up: on a fresh Debian
+# machine it installs the real clients the tests drive (curl, wrk, ab,
+# h2load, python3) and cargo-nextest if missing, then runs every test of
+# every crate (each test in its own process, bounded in time) and every
+# doc example.
+#
+#   ./test.sh                 # everything
+#   ./test.sh -p eddy-poll    # extra arguments go to `cargo nextest run`
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# System packages: command -> Debian package.
+declare -A pkg=([curl]=curl [wrk]=wrk [ab]=apache2-utils [h2load]=nghttp2-client [python3]=python3)
+missing=()
+for cmd in "${!pkg[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
+done
+if ((${#missing[@]})); then
+    echo "== installing ${missing[*]}" >&2
+    sudo=""
+    [[ $(id -u) == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "== installing cargo-nextest" >&2
+    cargo install --locked cargo-nextest
+fi
+
+# Tests that open thousands of sockets need more than the usual 1024 fds.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cargo nextest run --workspace --no-fail-fast "$@"
+if (($# == 0)); then
+    cargo test --workspace --doc
+fi
