@@ -174,9 +174,7 @@ impl Events {
     /// capacity is raised to 1, since a wait that may return nothing is
     /// useless).
     pub fn with_capacity(capacity: usize) -> Events {
-        Events {
-            list: Vec::with_capacity(capacity.max(1)),
-        }
+        Events { list: Vec::with_capacity(capacity.max(1)) }
     }
 
     /// The most events one wait can return.

@@ -18,7 +18,8 @@ const PRIORITY: u8 = 0b100;
 /// Read-closed, write-closed and error conditions need no interest: the
 /// kernel reports them with whatever was asked for (epoll always reports
 /// `EPOLLERR` and `EPOLLHUP`; eddy adds `EPOLLRDHUP` to every readable
-/// interest so a peer's half-close is seen).
+/// interest so a peer's half-close is seen, except in an exclusive
+/// registration, where the kernel refuses it).
 ///
 /// # Examples
 ///
@@ -97,11 +98,9 @@ impl ops::BitOrAssign for Interest {
 impl fmt::Debug for Interest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut sep = "";
-        for (set, name) in [
-            (self.is_readable(), "READABLE"),
-            (self.is_writable(), "WRITABLE"),
-            (self.is_priority(), "PRIORITY"),
-        ] {
+        for (set, name) in
+            [(self.is_readable(), "READABLE"), (self.is_writable(), "WRITABLE"), (self.is_priority(), "PRIORITY")]
+        {
             if set {
                 write!(f, "{sep}{name}")?;
                 sep = " | ";

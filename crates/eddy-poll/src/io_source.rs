@@ -90,13 +90,25 @@ impl IoSource {
         }
     }
 
-    pub(crate) fn register(&mut self, registry: &Registry, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         registry.register_fd(self.fd.as_fd(), token, interest, trigger)?;
         self.track(registry, trigger);
         Ok(())
     }
 
-    pub(crate) fn reregister(&mut self, registry: &Registry, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         registry.reregister_fd(self.fd.as_fd(), token, interest, trigger)?;
         self.track(registry, trigger);
         Ok(())

@@ -8,7 +8,10 @@
 //! the new set.
 //!
 //! One wait is: the backend's wait (kernel events), then the user-space
-//! readiness queue (user sources and wakers) into the room left. `EINTR` is
+//! readiness queue (user sources and wakers) into the room left. When the
+//! kernel's events left no room for queued user-space readiness, the next
+//! wait reports that readiness first, without a kernel wait, so neither
+//! side starves the other in a small `Events`. `EINTR` is
 //! retried here, and only here, with the time already waited subtracted, so
 //! a signal neither ends a wait early nor lengthens it.
 
@@ -16,7 +19,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sys::AnySelector;
 use crate::user::Queue;
@@ -93,6 +96,11 @@ pub(crate) struct Shared {
 /// ```
 pub struct Poll {
     registry: Registry,
+    /// The last wait's kernel events left no room for queued user-space
+    /// readiness: the next wait reports that first.
+    user_first: bool,
+    /// The resolution of `CLOCK_MONOTONIC_COARSE` (the EINTR retry's slack).
+    coarse_tick: Duration,
 }
 
 impl Poll {
@@ -114,7 +122,11 @@ impl Poll {
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
         let selector = AnySelector::new(backend)?;
         let shared = Shared { selector, user: Queue::new(), backend };
-        Ok(Poll { registry: Registry { shared: Arc::new(shared) } })
+        Ok(Poll {
+            registry: Registry { shared: Arc::new(shared) },
+            user_first: false,
+            coarse_tick: crate::sys::clock::coarse_resolution(),
+        })
     }
 
     /// The backend this poller waits with.
@@ -143,8 +155,17 @@ impl Poll {
     /// without being deregistered.
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         let shared = &*self.registry.shared;
+        if std::mem::take(&mut self.user_first) {
+            events.clear();
+            shared.user.collect(events);
+            if !events.is_empty() {
+                return Ok(());
+            }
+        }
+        // Only an EINTR needs the start time, so read the cheap coarse clock
+        // (it lags the precise one by at most its resolution; see below).
         let start = match timeout {
-            Some(t) if !t.is_zero() => Some(Instant::now()),
+            Some(t) if !t.is_zero() => Some(crate::sys::clock::coarse_now()),
             _ => None,
         };
         let mut left = timeout;
@@ -155,13 +176,18 @@ impl Poll {
                 // The one place EINTR is retried: wait again for what is left.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     if let (Some(t), Some(start)) = (timeout, start) {
-                        left = Some(t.saturating_sub(start.elapsed()));
+                        // `start` is up to one coarse tick early, so the
+                        // elapsed time is overestimated by at most that
+                        // much: add it back, and the wait never ends early.
+                        let elapsed = crate::sys::clock::precise_now().saturating_sub(start);
+                        left = Some((t + self.coarse_tick).saturating_sub(elapsed));
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
         shared.user.collect(events);
+        self.user_first = events.remaining() == 0 && shared.user.has_pending();
         Ok(())
     }
 }
@@ -243,12 +269,16 @@ impl Registry {
     /// file this way, only one is woken per event (`EPOLLEXCLUSIVE`): one
     /// listener shared by several event loops without a thundering herd. Such
     /// a registration can't be reregistered (the kernel refuses); deregister
-    /// it and register again.
+    /// it and register again. It reports no read-closed bit: the kernel
+    /// accepts only `EPOLLIN`, `EPOLLOUT`, `EPOLLERR`, `EPOLLHUP` and
+    /// `EPOLLET` beside `EPOLLEXCLUSIVE`, so eddy leaves out the `EPOLLRDHUP`
+    /// it adds to other readable interests.
     ///
     /// # Errors
     ///
     /// `Unsupported` on poll and select; `InvalidInput` with a oneshot
-    /// trigger; `AlreadyExists` as for [`register`](Registry::register).
+    /// trigger or a priority interest; `AlreadyExists` as for
+    /// [`register`](Registry::register).
     pub fn register_exclusive(
         &self,
         source: &impl AsFd,
@@ -270,12 +300,24 @@ impl Registry {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
-    pub(crate) fn register_fd(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn register_fd(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         check_token(token)?;
         self.shared.selector.register(fd, token, interest, trigger)
     }
 
-    pub(crate) fn reregister_fd(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn reregister_fd(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         check_token(token)?;
         self.shared.selector.reregister(fd, token, interest, trigger)
     }

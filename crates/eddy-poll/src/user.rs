@@ -16,9 +16,10 @@
 //! `queued` flag) onto the poller's queue, and the poller's notifier is
 //! written if nobody has written it since the poller last looked (`notified`).
 //! After the kernel wait, `Poll::poll` drains the queue into the room left in
-//! `Events`; a level source that is still ready goes back on the queue, and
-//! then the next wait does not block (readiness that lasts is reported
-//! again, like a level-triggered socket).
+//! `Events`; a level source that is still ready goes back on the queue,
+//! behind the sources not reported yet, and then the next wait does not
+//! block (readiness that lasts is reported again, like a level-triggered
+//! socket).
 //!
 //! Locks: a source's own mutex and the queue's mutex are never held
 //! together; wake-ups (`notify`) happen after both are released.
@@ -193,16 +194,18 @@ pub struct SetReadiness {
 impl Registration {
     /// A new source, not ready, and the handle that sets its readiness.
     pub fn new() -> (Registration, SetReadiness) {
-        let node = Arc::new(Node {
-            state: Mutex::new(NodeState { readiness: Ready::EMPTY, reg: None, queued: false }),
-        });
+        let node =
+            Arc::new(Node { state: Mutex::new(NodeState { readiness: Ready::EMPTY, reg: None, queued: false }) });
         (Registration { node: Arc::clone(&node) }, SetReadiness { node })
     }
 
     fn set_reg(&self, reg: Option<Reg>) -> io::Result<()> {
         let push = {
             let mut st = self.node.lock();
-            st.queued = false;
+            let same = matches!((&st.reg, &reg), (Some(old), Some(new)) if old.id == new.id);
+            if !same {
+                st.queued = false;
+            }
             st.reg = reg;
             st.should_queue()
         };
@@ -326,18 +329,24 @@ impl Queue {
     }
 
     /// Moves queued readiness into the room left in `events`.
+    #[inline]
     pub(crate) fn collect(&self, events: &mut Events) {
-        if !self.has_pending() {
-            return;
+        if self.has_pending() {
+            self.collect_slow(events);
         }
+    }
+
+    #[inline(never)]
+    fn collect_slow(&self, events: &mut Events) {
         // Cleared before draining: a push that lands after the drain sets it
         // again and writes the notifier, so nothing is lost.
         self.notified.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *self.lock());
-        let mut keep = VecDeque::new();
+        let mut no_room = VecDeque::new();
+        let mut again = Vec::new();
         for (node, id) in batch {
             if events.remaining() == 0 {
-                keep.push_back((node, id));
+                no_room.push_back((node, id));
                 continue;
             }
             let mut st = node.lock();
@@ -356,16 +365,17 @@ impl Queue {
                 Trigger::Level => {
                     *queued = true;
                     drop(st);
-                    keep.push_back((node, id));
+                    again.push((node, id));
                 }
                 Trigger::Edge => {}
             }
         }
-        if !keep.is_empty() {
+        if !no_room.is_empty() || !again.is_empty() {
             let mut q = self.lock();
-            for entry in keep.into_iter().rev() {
+            for entry in no_room.into_iter().rev() {
                 q.push_front(entry);
             }
+            q.extend(again);
             self.notified.store(true, Ordering::Release);
         }
     }

@@ -27,7 +27,8 @@ pub enum UnixAddr {
 
 impl UnixAddr {
     fn from_any(addr: Option<SocketAddrAny>) -> UnixAddr {
-        let Some(addr) = addr.and_then(|a| SocketAddrUnix::try_from(a).ok()) else {
+        let named = |a: &SocketAddrAny| usize::try_from(a.addr_len()).is_ok_and(|n| n > size_of::<libc::sa_family_t>());
+        let Some(addr) = addr.filter(named).and_then(|a| SocketAddrUnix::try_from(a).ok()) else {
             return UnixAddr::Unnamed;
         };
         if let Some(path) = addr.path_bytes() {

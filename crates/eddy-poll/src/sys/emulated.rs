@@ -324,6 +324,9 @@ impl<W: Wait> super::Selector for Selector<W> {
         })
     }
 
+    // Out of line: inlined into `Poll::poll`, this slow path would burden the
+    // epoll path's prologue (saved registers, a large frame).
+    #[inline(never)]
     fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.list.clear();
         let mut snap = self.snapshot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -31,7 +31,8 @@ pub(crate) struct Selector {
 
 /// The `epoll_event.events` bits for an interest and a trigger. Every
 /// readable interest also asks for `EPOLLRDHUP`, so a peer's half-close is
-/// reported.
+/// reported (`register_exclusive` takes it out again: the kernel refuses
+/// it beside `EPOLLEXCLUSIVE`).
 pub(crate) fn flags(interest: Interest, trigger: Trigger) -> EventFlags {
     let mut f = EventFlags::empty();
     if interest.is_readable() {
@@ -81,7 +82,7 @@ impl super::Selector for Selector {
                 "EPOLLEXCLUSIVE cannot be combined with a oneshot trigger",
             ));
         }
-        let f = flags(interest, trigger) | EventFlags::EXCLUSIVE;
+        let f = flags(interest, trigger).difference(EventFlags::RDHUP) | EventFlags::EXCLUSIVE;
         Ok(epoll::add(&self.ep, fd, data(token), f)?)
     }
 

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::{Events, Interest, Token, Trigger};
 
+pub(crate) mod clock;
 pub(crate) mod emulated;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
@@ -87,7 +88,13 @@ pub(crate) trait Selector: Sized + Send + Sync {
     /// Like `register`, but only one of the pollers that watch the same file
     /// this way is woken per event (`EPOLLEXCLUSIVE`). `Unsupported` on the
     /// backends without it.
-    fn register_exclusive(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    fn register_exclusive(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         let _ = (fd, token, interest, trigger);
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -122,7 +129,13 @@ impl AnySelector {
         })
     }
 
-    pub(crate) fn register(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         dispatch!(self, s => s.register(fd, token, interest, trigger))
     }
 
@@ -136,7 +149,13 @@ impl AnySelector {
         dispatch!(self, s => s.register_exclusive(fd, token, interest, trigger))
     }
 
-    pub(crate) fn reregister(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    pub(crate) fn reregister(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
         dispatch!(self, s => s.reregister(fd, token, interest, trigger))
     }
 
@@ -157,3 +176,10 @@ impl AnySelector {
         dispatch!(self, s => s.edge_rearm())
     }
 }
+
+// SAFETY: an `Event` holds only a `u32` of flags and a `u64` token: rustix's
+// `EventData` is a union that *may* hold a pointer, which makes it neither
+// `Send` nor `Sync`, but eddy only ever stores an integer in it.
+unsafe impl Send for crate::Event {}
+// SAFETY: as above; an `Event` is plain data, never mutated through `&`.
+unsafe impl Sync for crate::Event {}

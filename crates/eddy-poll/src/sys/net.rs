@@ -61,7 +61,11 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     Ok(rustix::net::sendmsg(fd, bufs, &mut SendAncillaryBuffer::default(), SendFlags::NOSIGNAL)?)
 }
 
-pub(crate) fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &impl rustix::net::addr::SocketAddrArg) -> io::Result<usize> {
+pub(crate) fn send_to(
+    fd: BorrowedFd<'_>,
+    buf: &[u8],
+    addr: &impl rustix::net::addr::SocketAddrArg,
+) -> io::Result<usize> {
     Ok(rustix::net::sendto(fd, buf, SendFlags::NOSIGNAL, addr)?)
 }
 

@@ -14,10 +14,7 @@ use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
 use super::timespec;
 
 pub(crate) fn create() -> io::Result<OwnedFd> {
-    Ok(rustix::time::timerfd_create(
-        TimerfdClockId::Monotonic,
-        TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
-    )?)
+    Ok(rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC)?)
 }
 
 /// Arms the timer: first expiry after `first`, then every `period` (zero:

@@ -1,0 +1,183 @@
+//! The ping-pong of `benches/pingpong.rs` for a fixed number of round trips,
+//! without criterion, to count what one round trip costs with tools that
+//! watch a whole process:
+//!
+//! ```text
+//! cargo build --release -p eddy-poll --example pingpong
+//! strace -c -f target/release/examples/pingpong eddy 100000
+//! strace -c -f target/release/examples/pingpong mio 100000
+//! perf stat -e raw_syscalls:sys_enter target/release/examples/pingpong eddy 100000
+//! valgrind --tool=callgrind target/release/examples/pingpong eddy 10000
+//! ```
+//!
+//! Arguments: `eddy`, `mio` or `alternate`, the number of round trips
+//! (default 100,000; per batch for `alternate`), and `timeout` to wait with
+//! a 1 s timeout instead of none. `alternate` runs 101 batches of eddy and
+//! mio in turn (swapping which goes first) and prints both medians, their
+//! ratio and the median of the per-batch ratios: a second opinion on the
+//! benchmark's ratio, less sensitive to load that changes while it runs.
+//!
+//! One round trip is the benchmark's: write 1 byte on `a`, poll until `b`
+//! is readable, read `b` until a short read, and back. Keep the loops
+//! identical to the benchmark's.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+fn send_one(mut w: impl Write) {
+    assert_eq!(w.write(&[1]).expect("send one byte"), 1);
+}
+
+fn drain(mut r: impl Read) {
+    let mut buf = [0u8; 64];
+    loop {
+        match r.read(&mut buf) {
+            Ok(n) if n < buf.len() => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// The benchmark's bed on eddy's epoll `Poll`.
+struct Eddy {
+    poll: eddy_poll::Poll,
+    events: eddy_poll::Events,
+    a: eddy_poll::net::UnixStream,
+    b: eddy_poll::net::UnixStream,
+    timeout: Option<Duration>,
+}
+
+impl Eddy {
+    fn new(timeout: Option<Duration>) -> io::Result<Eddy> {
+        use eddy_poll::{Interest, Token, Trigger};
+        let poll = eddy_poll::Poll::new()?;
+        let (mut a, mut b) = eddy_poll::net::UnixStream::pair()?;
+        poll.registry().register(&mut a, Token(0), Interest::READABLE, Trigger::Edge)?;
+        poll.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Edge)?;
+        Ok(Eddy { poll, events: eddy_poll::Events::with_capacity(64), a, b, timeout })
+    }
+
+    fn wait_for(&mut self, token: eddy_poll::Token) -> io::Result<()> {
+        loop {
+            self.poll.poll(&mut self.events, self.timeout)?;
+            if self.events.iter().any(|e| e.token() == token) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn round_trips(&mut self, rounds: u64) -> io::Result<()> {
+        for _ in 0..rounds {
+            send_one(&self.a);
+            self.wait_for(eddy_poll::Token(1))?;
+            drain(&self.b);
+            send_one(&self.b);
+            self.wait_for(eddy_poll::Token(0))?;
+            drain(&self.a);
+        }
+        Ok(())
+    }
+}
+
+/// The same bed on mio 1.x.
+struct Mio {
+    poll: mio::Poll,
+    events: mio::Events,
+    a: mio::net::UnixStream,
+    b: mio::net::UnixStream,
+    timeout: Option<Duration>,
+}
+
+impl Mio {
+    fn new(timeout: Option<Duration>) -> io::Result<Mio> {
+        use mio::{Interest, Token};
+        let poll = mio::Poll::new()?;
+        let (mut a, mut b) = mio::net::UnixStream::pair()?;
+        poll.registry().register(&mut a, Token(0), Interest::READABLE)?;
+        poll.registry().register(&mut b, Token(1), Interest::READABLE)?;
+        Ok(Mio { poll, events: mio::Events::with_capacity(64), a, b, timeout })
+    }
+
+    fn wait_for(&mut self, token: mio::Token) -> io::Result<()> {
+        loop {
+            self.poll.poll(&mut self.events, self.timeout)?;
+            if self.events.iter().any(|e| e.token() == token) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn round_trips(&mut self, rounds: u64) -> io::Result<()> {
+        for _ in 0..rounds {
+            send_one(&self.a);
+            self.wait_for(mio::Token(1))?;
+            drain(&self.b);
+            send_one(&self.b);
+            self.wait_for(mio::Token(0))?;
+            drain(&self.a);
+        }
+        Ok(())
+    }
+}
+
+/// ns per round trip of `rounds` round trips.
+fn timed(rounds: u64, run: impl FnOnce(u64) -> io::Result<()>) -> io::Result<f64> {
+    let start = Instant::now();
+    run(rounds)?;
+    Ok(start.elapsed().as_nanos() as f64 / rounds.max(1) as f64)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[allow(clippy::print_stdout)] // an example's report
+fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let which = args.first().map_or("eddy", String::as_str);
+    let rounds: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let timeout = args.iter().any(|a| a == "timeout").then_some(Duration::from_secs(1));
+    match which {
+        "eddy" => {
+            let per = timed(rounds, |n| Eddy::new(timeout)?.round_trips(n))?;
+            println!("eddy: {rounds} round trips, {per:.0} ns each (timeout {timeout:?})");
+        }
+        "mio" => {
+            let per = timed(rounds, |n| Mio::new(timeout)?.round_trips(n))?;
+            println!("mio: {rounds} round trips, {per:.0} ns each (timeout {timeout:?})");
+        }
+        "alternate" => {
+            // Batches of `rounds` round trips, eddy and mio in turn, so that
+            // the machine's changing load falls on both alike.
+            let batches = 101;
+            let (mut eddy, mut mio) = (Eddy::new(timeout)?, Mio::new(timeout)?);
+            let (mut e, mut m, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..batches {
+                let (te, tm) = if i % 2 == 0 {
+                    let te = timed(rounds, |n| eddy.round_trips(n))?;
+                    (te, timed(rounds, |n| mio.round_trips(n))?)
+                } else {
+                    let tm = timed(rounds, |n| mio.round_trips(n))?;
+                    (timed(rounds, |n| eddy.round_trips(n))?, tm)
+                };
+                e.push(te);
+                m.push(tm);
+                ratios.push(te / tm);
+            }
+            let (me, mm) = (median(e), median(m));
+            println!(
+                "alternate: {batches} batches of {rounds} round trips (timeout {timeout:?}): \
+                 eddy {me:.0} ns, mio {mm:.0} ns, median/median {:.3}, median of batch ratios {:.3}",
+                me / mm,
+                median(ratios)
+            );
+        }
+        other => {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{other:?}: use eddy, mio or alternate")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `UdpSocket` on loopback: datagrams keep their boundaries, from empty to
+//! the IPv4 maximum, on every backend.
+
+#[macro_use]
+mod util;
+
+use std::io::ErrorKind;
+
+use eddy_poll::net::UdpSocket;
+use eddy_poll::{Backend, Interest, Token, Trigger};
+use util::{
+    Readiness, any_local_address, assert_error_kind, assert_would_block, expect_event, expect_no_events, poller, raw,
+};
+
+backend_tests!(
+    empty_datagram_round_trip,
+    largest_datagram_round_trip,
+    datagrams_keep_boundaries,
+    connected_round_trip,
+    connected_to_closed_port_reports_refused,
+    edge_rearms_on_would_block,
+);
+
+const A: Token = Token(1);
+const B: Token = Token(2);
+
+/// The largest IPv4 UDP payload: 65535 (IP total length) - 20 (IP header)
+/// - 8 (UDP header) = 65507 bytes.
+const MAX_IPV4_UDP: usize = 65_507;
+
+fn bound_pair() -> (UdpSocket, UdpSocket) {
+    (UdpSocket::bind(any_local_address()).unwrap(), UdpSocket::bind(any_local_address()).unwrap())
+}
+
+fn empty_datagram_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = bound_pair();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    assert_eq!(a.send_to(b"", b.local_addr().unwrap()).unwrap(), 0);
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 16];
+    let (n, from) = b.recv_from(&mut buf).unwrap();
+    assert_eq!((n, from), (0, a.local_addr().unwrap()), "{backend}");
+    assert_would_block(b.recv_from(&mut buf));
+}
+
+fn largest_datagram_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = bound_pair();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    let data: Vec<u8> = (0..MAX_IPV4_UDP).map(|i| (i % 251) as u8).collect();
+    assert_eq!(a.send_to(&data, b.local_addr().unwrap()).unwrap(), MAX_IPV4_UDP);
+    // One byte more does not fit in an IPv4 datagram.
+    let too_big = vec![0u8; MAX_IPV4_UDP + 1];
+    let err = a.send_to(&too_big, b.local_addr().unwrap()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(rustix::io::Errno::MSGSIZE.raw_os_error()), "{err}");
+
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = vec![0u8; 70_000];
+    let (n, from) = b.recv_from(&mut buf).unwrap();
+    assert_eq!((n, from), (MAX_IPV4_UDP, a.local_addr().unwrap()));
+    assert!(buf[..n] == data[..], "{backend}: the payload changed");
+    assert_would_block(b.recv_from(&mut buf));
+}
+
+fn datagrams_keep_boundaries(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = bound_pair();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Level).unwrap();
+    let to = b.local_addr().unwrap();
+    for msg in [&b"one"[..], b"", b"three", b"a longer fourth datagram"] {
+        a.send_to(msg, to).unwrap();
+    }
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 64];
+    for msg in [&b"one"[..], b"", b"three", b"a longer fourth datagram"] {
+        let (n, _) = b.peek_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], msg, "peek");
+        let (n, _) = b.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], msg);
+    }
+    assert_would_block(b.recv_from(&mut buf));
+    // A buffer smaller than the datagram truncates it (the rest is gone).
+    a.send_to(b"truncated", to).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut small = [0u8; 4];
+    assert_eq!(b.recv_from(&mut small).unwrap().0, 4);
+    assert_eq!(&small, b"trun");
+    assert_would_block(b.recv_from(&mut buf));
+    expect_no_events(&mut poll, &mut events, &[B]);
+}
+
+fn connected_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (mut a, mut b) = bound_pair();
+    a.connect(b.local_addr().unwrap()).unwrap();
+    b.connect(a.local_addr().unwrap()).unwrap();
+    assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    poll.registry().register(&mut a, A, Interest::READABLE, Trigger::Edge).unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE | Interest::WRITABLE, Trigger::Level).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::WRITABLE);
+    a.send(b"ping").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 16];
+    assert_eq!(b.recv(&mut buf).unwrap(), 4);
+    b.send(b"pong").unwrap();
+    expect_event(&mut poll, &mut events, A, Readiness::READABLE);
+    assert_eq!(a.recv(&mut buf).unwrap(), 4);
+    assert_eq!(&buf[..4], b"pong");
+    let unconnected = UdpSocket::bind(any_local_address()).unwrap();
+    assert_error_kind(unconnected.peer_addr(), ErrorKind::NotConnected);
+    assert!(util::is_cloexec(&unconnected));
+}
+
+/// A connected UDP socket whose datagram draws an ICMP port unreachable:
+/// epoll and poll report an error (`EPOLLERR`); select, readable (and
+/// writable). The next receive returns `ConnectionRefused`.
+fn connected_to_closed_port_reports_refused(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let closed = {
+        let s = std::net::UdpSocket::bind(any_local_address()).unwrap();
+        s.local_addr().unwrap()
+    };
+    let mut a = UdpSocket::bind(any_local_address()).unwrap();
+    a.connect(closed).unwrap();
+    poll.registry().register(&mut a, A, Interest::READABLE, Trigger::Level).unwrap();
+    a.send(b"anyone?").unwrap();
+    let seen = match backend {
+        Backend::Epoll | Backend::Poll => expect_event(&mut poll, &mut events, A, Readiness::ERROR),
+        Backend::Select => expect_event(&mut poll, &mut events, A, Readiness::READABLE),
+    };
+    if backend == Backend::Select {
+        assert!(seen.iter().all(|s| s.raw & raw::ERR == 0), "select has no error bit: {seen:?}");
+    }
+    assert_error_kind(a.recv(&mut [0u8; 16]), ErrorKind::ConnectionRefused);
+    assert_would_block(a.recv(&mut [0u8; 16]));
+}
+
+/// Edge: on poll and select, a receive that returns `WouldBlock` re-arms;
+/// on epoll each datagram is a new edge anyway.
+fn edge_rearms_on_would_block(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = bound_pair();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    let to = b.local_addr().unwrap();
+    let mut buf = [0u8; 16];
+    for round in 0..3u8 {
+        a.send_to(&[round], to).unwrap();
+        expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+        assert_eq!(b.recv_from(&mut buf).unwrap().0, 1);
+        assert_eq!(buf[0], round);
+        assert_would_block(b.recv_from(&mut buf));
+        expect_no_events(&mut poll, &mut events, &[B]);
+    }
+}

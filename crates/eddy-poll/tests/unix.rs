@@ -1,0 +1,155 @@
+//! Unix domain sockets: stream and datagram, as pairs and bound to paths in
+//! a fresh directory under /tmp, on every backend.
+
+#[macro_use]
+mod util;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+
+use eddy_poll::net::{UnixAddr, UnixDatagram, UnixListener, UnixStream};
+use eddy_poll::{Backend, Interest, Token, Trigger};
+use util::{
+    ExpectEvent, Readiness, TempDir, assert_error_kind, assert_would_block, expect_event, expect_events,
+    expect_no_events, poller, raw, read_until_would_block,
+};
+
+backend_tests!(
+    stream_pair_round_trip,
+    stream_bound_path_round_trip,
+    stream_shutdown_gives_read_closed,
+    datagram_pair_round_trip,
+    datagram_bound_paths_round_trip,
+);
+
+const A: Token = Token(1);
+const B: Token = Token(2);
+const L: Token = Token(0);
+
+fn stream_pair_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    poll.registry().register(&mut a, A, Interest::READABLE, Trigger::Edge).unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    a.write_all(b"to b").unwrap();
+    b.write_all(b"to a").unwrap();
+    expect_events(
+        &mut poll,
+        &mut events,
+        vec![ExpectEvent::new(A, Readiness::READABLE), ExpectEvent::new(B, Readiness::READABLE)],
+    );
+    assert_eq!(read_until_would_block(&a).0, b"to a");
+    assert_eq!(read_until_would_block(&b).0, b"to b");
+    assert_eq!(a.local_addr().unwrap(), UnixAddr::Unnamed);
+    assert_eq!(a.peer_addr().unwrap(), UnixAddr::Unnamed);
+    assert!(util::is_cloexec(&a) && util::is_cloexec(&b));
+}
+
+fn stream_bound_path_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let dir = TempDir::new("unix-stream");
+    let path = dir.join("listener.sock");
+    let mut listener = UnixListener::bind(&path).unwrap();
+    assert_eq!(listener.local_addr().unwrap().as_path(), Some(path.as_path()));
+    assert_error_kind(UnixListener::bind(&path), ErrorKind::AddrInUse);
+    poll.registry().register(&mut listener, L, Interest::READABLE, Trigger::Edge).unwrap();
+    assert_would_block(listener.accept());
+
+    let mut client = UnixStream::connect(&path).unwrap();
+    expect_event(&mut poll, &mut events, L, Readiness::READABLE);
+    let (mut server, peer) = listener.accept().unwrap();
+    assert_eq!(peer, UnixAddr::Unnamed);
+    assert_eq!(client.peer_addr().unwrap().as_path(), Some(path.as_path()));
+    assert!(util::is_cloexec(&server));
+    assert_would_block(listener.accept());
+
+    poll.registry().register(&mut client, A, Interest::READABLE, Trigger::Level).unwrap();
+    poll.registry().register(&mut server, B, Interest::READABLE, Trigger::Level).unwrap();
+    client.write_all(b"request").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 7];
+    server.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"request");
+    server.write_all(b"response").unwrap();
+    expect_event(&mut poll, &mut events, A, Readiness::READABLE);
+    assert_eq!(read_until_would_block(&client).0, b"response");
+
+    // Nobody listens at a path that does not exist.
+    assert_error_kind(UnixStream::connect(dir.join("nothing.sock")), ErrorKind::NotFound);
+    // The socket file stays after the listener is gone: refused.
+    drop(listener);
+    assert_error_kind(UnixStream::connect(&path), ErrorKind::ConnectionRefused);
+}
+
+/// epoll and poll report the peer's shutdown as read-closed; select can't
+/// (readable, and the read returns 0).
+fn stream_shutdown_gives_read_closed(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = UnixStream::pair().unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Level).unwrap();
+    (&a).write_all(b"bye").unwrap();
+    a.shutdown(Shutdown::Write).unwrap();
+    let seen = match backend {
+        Backend::Epoll | Backend::Poll => {
+            expect_event(&mut poll, &mut events, B, Readiness::READABLE | Readiness::READ_CLOSED)
+        }
+        Backend::Select => expect_event(&mut poll, &mut events, B, Readiness::READABLE),
+    };
+    if backend == Backend::Select {
+        assert!(seen.iter().all(|s| s.raw & raw::RDHUP == 0), "select: {seen:?}");
+    }
+    assert_eq!(read_until_would_block(&b), (b"bye".to_vec(), true));
+}
+
+fn datagram_pair_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (mut a, mut b) = UnixDatagram::pair().unwrap();
+    poll.registry().register(&mut a, A, Interest::READABLE, Trigger::Edge).unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    a.send(b"first").unwrap();
+    a.send(b"").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 32];
+    assert_eq!(b.recv(&mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"first");
+    assert_eq!(b.recv(&mut buf).unwrap(), 0, "an empty datagram is a datagram");
+    assert_would_block(b.recv(&mut buf));
+    b.send(b"back").unwrap();
+    expect_event(&mut poll, &mut events, A, Readiness::READABLE);
+    let (n, from) = a.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"back"[..], UnixAddr::Unnamed));
+    expect_no_events(&mut poll, &mut events, &[A, B]);
+}
+
+fn datagram_bound_paths_round_trip(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let dir = TempDir::new("unix-dgram");
+    let (pa, pb) = (dir.join("a.sock"), dir.join("b.sock"));
+    let mut a = UnixDatagram::bind(&pa).unwrap();
+    let mut b = UnixDatagram::bind(&pb).unwrap();
+    assert_eq!(a.local_addr().unwrap().as_path(), Some(pa.as_path()));
+    poll.registry().register(&mut a, A, Interest::READABLE, Trigger::Level).unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Level).unwrap();
+
+    a.send_to(b"from a", &pb).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 32];
+    let (n, from) = b.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from.as_path()), (&b"from a"[..], Some(pa.as_path())));
+
+    // An unbound sender has no address to answer to.
+    let unbound = UnixDatagram::unbound().unwrap();
+    unbound.send_to(b"anonymous", &pb).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let (n, from) = b.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"anonymous"[..], UnixAddr::Unnamed));
+    assert_error_kind(unbound.send_to(b"x", dir.join("nobody.sock")), ErrorKind::NotFound);
+
+    // Connected: `send` goes to the peer; a connected socket accepts
+    // datagrams only from its peer (others get EPERM).
+    b.connect(&pa).unwrap();
+    assert_eq!(b.peer_addr().unwrap().as_path(), Some(pa.as_path()));
+    b.send(b"from b").unwrap();
+    expect_event(&mut poll, &mut events, A, Readiness::READABLE);
+    assert_eq!(a.recv(&mut buf).unwrap(), 6);
+}
