@@ -1,0 +1,241 @@
+//! A decoded request: borrowed from the input where it can be, owned where
+//! it must be.
+//!
+//! A request whose body is framed by `Content-Length` (or has no body) is
+//! entirely borrowed from the caller's buffer: method, target, header
+//! fields and body are slices of it, nothing is copied or allocated. A
+//! chunked request is decoded over several reads while the caller drops
+//! the bytes it has consumed, so its head is copied when the head is
+//! parsed and its body is collected in a `Vec`; the `Cow`s and [`Body`]
+//! say which case a request is. Trailers are borrowed from the final read.
+//!
+//! Header fields are kept as the raw, already validated field block and
+//! looked up by scanning it: a lookup costs a pass over the head (a few
+//! dozen bytes for a typical request), and a request the server never asks
+//! about costs nothing. Keeping parsed slots instead would make every
+//! `Request` carry (and copy) a `max_headers`-sized array.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use crate::scan;
+
+/// A complete request, as returned by [`Decoder::decode`](crate::Decoder::decode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'b> {
+    /// Method, e.g. `GET` (case-sensitive, as sent).
+    pub method: Cow<'b, str>,
+    /// Request target, e.g. `/index.html?x=1`, as sent.
+    pub path: Cow<'b, str>,
+    /// Minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Header fields, in order, names case-insensitive.
+    pub headers: Headers<'b>,
+    /// The body, framing removed (empty when there is none).
+    pub body: Body<'b>,
+    /// Trailer fields of a chunked body (empty otherwise).
+    pub trailers: Headers<'b>,
+    /// Whether the connection stays open after the response: HTTP/1.1
+    /// unless `Connection: close`; HTTP/1.0 only with `Connection:
+    /// keep-alive` (and then the response must say so; [`ResponseHead`]
+    /// does). Already decided: pass it on.
+    ///
+    /// [`ResponseHead`]: crate::ResponseHead
+    pub keep_alive: bool,
+    /// The method is `HEAD`: answer with the headers (and the
+    /// `Content-Length`) a `GET` would get, without the body.
+    pub is_head: bool,
+    /// An HTTP/1.1 request carried `Expect: 100-continue` (the decoder
+    /// already said when to send [`CONTINUE`](crate::CONTINUE)).
+    pub expects_continue: bool,
+}
+
+impl Request<'_> {
+    /// The value of the first header field named `name` (ASCII
+    /// case-insensitive), without surrounding whitespace.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name)
+    }
+}
+
+/// A request body: borrowed from the input (`Content-Length`: zero copy)
+/// or owned (decoded from chunked transfer coding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body<'b> {
+    /// The body bytes, a slice of the buffer passed to `decode`.
+    Borrowed(&'b [u8]),
+    /// The body bytes reassembled from chunks.
+    Owned(Vec<u8>),
+}
+
+impl Body<'_> {
+    /// The body bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Borrowed(b) => b,
+            Body::Owned(v) => v,
+        }
+    }
+
+    /// The body as an owned vector (copies a borrowed body).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Body::Borrowed(b) => b.to_vec(),
+            Body::Owned(v) => v,
+        }
+    }
+}
+
+impl Deref for Body<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Body<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// One header (or trailer) field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The field name as sent (a token: ASCII, no whitespace).
+    pub name: &'a str,
+    /// The field value without surrounding whitespace; may hold any octet
+    /// but CR, LF and NUL.
+    pub value: &'a [u8],
+}
+
+/// The header (or trailer) fields of a request: a validated field block,
+/// scanned on access. Lookups compare names ASCII case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers<'b> {
+    /// Field lines ending with an empty line, already checked by the
+    /// parser: every non-empty line is `name ":" OWS value OWS`.
+    block: Cow<'b, [u8]>,
+}
+
+impl<'b> Headers<'b> {
+    /// No fields.
+    pub const fn empty() -> Self {
+        Headers { block: Cow::Borrowed(&[]) }
+    }
+
+    /// Fields from a block the parser validated.
+    pub(crate) fn from_block(block: Cow<'b, [u8]>) -> Self {
+        Headers { block }
+    }
+
+    /// The value of the first field named `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// The values of every field named `name`, in order.
+    pub fn get_all(&self, name: &str) -> impl Iterator<Item = &[u8]> {
+        self.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+    }
+
+    /// Whether a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// How many fields there are (counts them: a pass over the block).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The fields in the order they were sent.
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter { rest: &self.block }
+    }
+
+    /// The raw field block as received (line ends included).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.block
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers<'_> {
+    type Item = Header<'a>;
+    type IntoIter = HeaderIter<'a>;
+
+    fn into_iter(self) -> HeaderIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Headers`], in the order the fields were sent.
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Header<'a>> {
+        loop {
+            let lf = scan::find_lf(self.rest, 0)?;
+            let line = self.rest.get(..lf)?;
+            self.rest = self.rest.get(lf + 1..)?;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                // The empty line ends the block.
+                self.rest = &[];
+                return None;
+            }
+            // The parser validated every line; skip rather than trust it.
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let (name, value) = line.split_at(colon);
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let value = scan::trim_ows(value.get(1..).unwrap_or_default());
+            return Some(Header { name, value });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterates_and_looks_up_case_insensitively() {
+        let h = Headers::from_block(Cow::Borrowed(b"Host: a\r\nX-Y:b \r\nx-y: c\r\n\r\n"));
+        let all: Vec<_> = h.iter().map(|h| (h.name, h.value)).collect();
+        assert_eq!(all, vec![("Host", &b"a"[..]), ("X-Y", b"b"), ("x-y", b"c")]);
+        assert_eq!(h.get("HOST"), Some(&b"a"[..]));
+        assert_eq!(h.get_all("x-Y").collect::<Vec<_>>(), vec![&b"b"[..], b"c"]);
+        assert_eq!(h.len(), 3);
+        assert!(!h.is_empty() && h.contains("host") && !h.contains("hos"));
+    }
+
+    #[test]
+    fn empty_blocks_have_no_fields() {
+        assert!(Headers::empty().is_empty());
+        assert!(Headers::from_block(Cow::Borrowed(b"\r\n")).is_empty());
+        assert_eq!(Headers::from_block(Cow::Borrowed(b"A:\n\n")).get("a"), Some(&b""[..]));
+    }
+
+    #[test]
+    fn body_views() {
+        let b = Body::Borrowed(b"xy");
+        assert_eq!(&*b, b"xy");
+        assert_eq!(b.clone().into_vec(), b"xy".to_vec());
+        assert_eq!(Body::Owned(vec![1]).as_ref(), &[1]);
+    }
+}
