@@ -80,9 +80,7 @@ impl<F> Acceptor<F> {
     pub(crate) fn shed_one(&mut self) -> bool {
         if !self.exhausted {
             self.exhausted = true;
-            tracing::warn!(
-                "out of file descriptors: closing excess connections at once until some are freed"
-            );
+            tracing::warn!("out of file descriptors: closing excess connections at once until some are freed");
         }
         let Some(spare) = self.spare.take() else { return false };
         drop(spare);

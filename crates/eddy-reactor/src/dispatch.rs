@@ -124,6 +124,7 @@ impl<H: Handler> EventLoop<H> {
             let queued = core.queued() + staged;
             if !discard && queued >= high {
                 core.flags |= flag::PAUSED;
+                self.parts.stats.backpressure_pauses += 1;
                 self.parts.mark_dirty(core, id);
                 let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
                 entry.handler.on_backpressure(conn, true);

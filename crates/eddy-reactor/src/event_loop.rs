@@ -77,6 +77,8 @@ pub struct Stats {
     pub shed: u64,
     /// The most output one connection ever had queued after a flush.
     pub max_queued: usize,
+    /// Times reading was paused because output reached the high watermark.
+    pub backpressure_pauses: u64,
     /// Waits made (turns).
     pub turns: u64,
 }
@@ -425,7 +427,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
-        let timeout = if self.has_ready_work() {
+        let timeout = if self.has_ready_work() || self.is_finished() {
+            // A finished loop (its last connection ended by a timer of this
+            // turn) must not block: `run` returns after this turn.
             Some(Duration::ZERO)
         } else {
             let next = self.parts.wheel.next_deadline().map(|t| self.parts.clock.until(t));
@@ -489,7 +493,11 @@ impl<H: Handler> EventLoop<H> {
         };
         if let Err(e) = self.parts.registry.register(&mut stream, id.token(), interest, trigger) {
             tracing::warn!("cannot register a connection: {e}");
-            self.ended.push(if connecting { Ended::ConnectFailed(handler, e) } else { Ended::Closed(handler, CloseReason::Error(e)) });
+            self.ended.push(if connecting {
+                Ended::ConnectFailed(handler, e)
+            } else {
+                Ended::Closed(handler, CloseReason::Error(e))
+            });
             return None;
         }
         let mut core = Core::new(stream, self.parts.clock.tick());

@@ -155,7 +155,10 @@ impl<H: Handler> Server<H> {
             let (i, handle) = msg?;
             handles[i] = Some(handle);
         }
-        let handles = handles.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| io::Error::other("a loop failed to start"))?;
+        let handles = handles
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| io::Error::other("a loop failed to start"))?;
         Ok(Server { handles, threads, local_addr, handle_signals: cfg.handle_signals })
     }
 

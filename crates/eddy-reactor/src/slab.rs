@@ -23,9 +23,9 @@ pub struct ConnId {
 }
 
 impl ConnId {
-    /// The token its registration carries.
+    /// The token its registration carries (`generation << 32 | index`).
     #[inline]
-    pub(crate) fn token(self) -> Token {
+    pub fn token(self) -> Token {
         Token((self.generation as usize) << 32 | self.index as usize)
     }
 
