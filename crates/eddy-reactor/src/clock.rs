@@ -45,6 +45,13 @@ impl Clock {
         (self.now - self.base).as_millis() as Tick
     }
 
+    /// "Now" as the start of a timeout (when the last byte moved): rounded
+    /// up, so a timeout counted from it never fires early.
+    #[inline]
+    pub(crate) fn stamp(&self) -> Tick {
+        self.deadline(Duration::ZERO)
+    }
+
     /// The tick at which something due `after` from now may fire: rounded
     /// up, so it never fires early.
     pub(crate) fn deadline(&self, after: Duration) -> Tick {

@@ -57,7 +57,7 @@ impl<H: Handler> Conn<'_, H> {
         if data.is_empty() {
             return;
         }
-        let now = self.parts.clock.tick();
+        let now = self.parts.clock.stamp();
         self.core.queue_staged(&mut self.parts.wbuf, now);
         self.core.push_output(data, 0, now);
     }
@@ -66,6 +66,12 @@ impl<H: Handler> Conn<'_, H> {
     /// response head) without a temporary.
     pub fn out(&mut self) -> &mut Vec<u8> {
         self.core.out(&mut self.parts.wbuf)
+    }
+
+    /// The shared state and the output buffer together, to format output
+    /// from the state in place (e.g. a response with the cached date).
+    pub fn state_and_out(&mut self) -> (&mut H::State, &mut Vec<u8>) {
+        (&mut self.parts.state, self.core.out(&mut self.parts.wbuf))
     }
 
     /// Output bytes not yet taken by the kernel, including this dispatch's.
@@ -136,9 +142,18 @@ impl<H: Handler> Conn<'_, H> {
     pub fn resume_reading(&mut self) {
         if self.core.has(flag::USER_PAUSED) {
             self.core.flags &= !flag::USER_PAUSED;
-            self.parts.mark_ready(self.core, self.id);
+            self.replay_input();
             self.parts.mark_dirty(self.core, self.id);
         }
+    }
+
+    /// Hands the input kept from earlier reads to `on_data` again, early in
+    /// the next turn, even if no new byte arrives: for a handler that left
+    /// complete messages unconsumed (e.g. requests pipelined behind one
+    /// whose answer had to wait) and can now take them.
+    pub fn replay_input(&mut self) {
+        self.core.flags |= flag::REPLAY;
+        self.parts.mark_ready(self.core, self.id);
     }
 
     /// Calls [`Handler::on_timer`] with `id` after `after` (never earlier;

@@ -59,6 +59,9 @@ pub(crate) mod flag {
     /// EOF or an error, never stop at a short read (no new event will come
     /// for it). Set by such an event; left set.
     pub(crate) const HUP: u16 = 1 << 13;
+    /// Hand the kept input to `on_data` again at the next read step, even
+    /// with no new byte (`replay_input`, `resume_reading`); cleared then.
+    pub(crate) const REPLAY: u16 = 1 << 14;
 }
 
 /// Bytes that outlive a dispatch.

@@ -106,9 +106,15 @@ impl<H: Handler> EventLoop<H> {
 
     /// The read step: budgeted reads, each handed to `on_data`.
     fn read(&mut self, id: ConnId, hup: bool) -> Result<(), CloseReason> {
-        if hup {
-            if let Some(entry) = self.slab.get_mut(id) {
+        if let Some(entry) = self.slab.get_mut(id) {
+            if hup {
                 entry.core.flags |= flag::HUP;
+            }
+            if entry.core.has(flag::REPLAY) {
+                entry.core.flags &= !flag::REPLAY;
+                if entry.core.input_len() > 0 && !entry.core.has(flag::CLOSING | flag::ABORT | flag::USER_PAUSED) {
+                    self.deliver(id, 0);
+                }
             }
         }
         let (mut bytes_left, mut reads_left) = (self.parts.cfg.read_budget_bytes, self.parts.cfg.read_budget_reads);
@@ -149,7 +155,7 @@ impl<H: Handler> EventLoop<H> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(reason_for(e)),
             };
-            core.last_active = self.parts.clock.tick();
+            core.last_active = self.parts.clock.stamp();
             let hup = core.has(flag::HUP);
             bytes_left -= n;
             reads_left -= 1;
@@ -167,7 +173,7 @@ impl<H: Handler> EventLoop<H> {
     /// keeps what it leaves unconsumed.
     fn deliver(&mut self, id: ConnId, n: usize) {
         let Some(entry) = self.slab.get_mut(id) else { return };
-        let now = self.parts.clock.tick();
+        let now = self.parts.clock.stamp();
         let data = &self.rbuf[..n];
         let kept = entry.core.bufs.as_mut().map(|b| std::mem::take(&mut b.input)).unwrap_or_default();
         if kept.is_empty() {
@@ -235,7 +241,7 @@ impl<H: Handler> EventLoop<H> {
             self.parts.wbuf.clear();
             return Ok(());
         }
-        let now = self.parts.clock.tick();
+        let now = self.parts.clock.stamp();
         let was_blocked = entry.core.has(flag::BLOCKED);
         let mut all = entry.core.flush(&mut self.parts.wbuf, now).map_err(reason_for)?;
         if all && was_blocked {
@@ -348,6 +354,15 @@ impl<H: Handler> EventLoop<H> {
                 None
             };
             if let Some(which) = which {
+                // The timeout is spent: if the handler keeps the connection,
+                // the next one is a full period away (and the timer cannot
+                // re-arm in the past, which would fire it in a loop).
+                let stamp = self.parts.clock.stamp();
+                match which {
+                    Timeout::Idle => core.last_active = stamp,
+                    Timeout::Read => core.bufs().input_since = stamp,
+                    Timeout::Write => core.bufs().output_since = stamp,
+                }
                 self.call(id, |h, conn| h.on_timeout(conn, which));
                 return;
             }
@@ -366,7 +381,7 @@ impl<H: Handler> EventLoop<H> {
             return; // still connecting: a spurious wake-up
         }
         entry.core.flags &= !flag::CONNECTING;
-        entry.core.last_active = self.parts.clock.tick();
+        entry.core.last_active = self.parts.clock.stamp();
         self.parts.mark_dirty(&mut entry.core, id);
         self.call(id, |h, conn| h.on_open(conn));
     }

@@ -81,6 +81,9 @@ pub struct Stats {
     pub backpressure_pauses: u64,
     /// Waits made (turns).
     pub turns: u64,
+    /// Timers pending in the wheel now (connection timeouts, handler timers,
+    /// loop timers).
+    pub timers: usize,
 }
 
 /// A handler factory of a listener.
@@ -291,7 +294,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// The loop's counters.
     pub fn stats(&self) -> Stats {
-        Stats { live: self.slab.len(), ..self.parts.stats }
+        Stats { live: self.slab.len(), timers: self.parts.wheel.len(), ..self.parts.stats }
     }
 
     /// The loop's configuration.
@@ -441,9 +444,8 @@ impl<H: Handler> EventLoop<H> {
         let Some(events) = self.events.as_mut() else { return Ok(()) };
         self.poll.poll(events, timeout)?;
         self.parts.stats.turns += 1;
-        if timeout != Some(Duration::ZERO) {
-            self.parts.clock.update();
-        }
+        // The events happened during the wait: stamp them with its end.
+        self.parts.clock.update();
         Ok(())
     }
 
@@ -500,7 +502,7 @@ impl<H: Handler> EventLoop<H> {
             });
             return None;
         }
-        let mut core = Core::new(stream, self.parts.clock.tick());
+        let mut core = Core::new(stream, self.parts.clock.stamp());
         core.flags |= want;
         if connecting {
             core.flags |= flag::CONNECTING;

@@ -152,7 +152,8 @@ pub trait Handler: Sized + 'static {
 
     /// One of the loop's timeouts expired. Default: close gracefully (idle,
     /// read) or abort (write: the peer is not reading, a graceful close
-    /// would wait for it too).
+    /// would wait for it too). A handler that keeps the connection gets the
+    /// same timeout again a full period later.
     fn on_timeout(&mut self, conn: &mut Conn<'_, Self>, which: Timeout) {
         match which {
             Timeout::Idle | Timeout::Read => conn.close_with(CloseReason::Timeout(which)),

@@ -7,5 +7,6 @@
 pub use eddy_poll as poll;
 pub use eddy_reactor as reactor;
 
+pub mod get;
 pub mod lab;
 pub mod serve;

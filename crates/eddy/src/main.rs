@@ -16,6 +16,9 @@ struct Cli {
 enum Command {
     /// Serve a protocol on the reactor (logs go to stderr; RUST_LOG sets the level).
     Serve(eddy::serve::ServeArgs),
+    /// Send delayed requests (`GET /{ms}/{message}`), one connection each, on
+    /// one poller; print each response as it arrives.
+    Get(eddy::get::GetArgs),
     /// Reproduce, on loopback, what the kernel does under edge, level and
     /// oneshot triggering, around FIN, RST and close; assert each verdict.
     Lab(eddy::lab::LabArgs),
@@ -39,6 +42,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Get(args) => match eddy::get::run(&args, &mut std::io::stdout()) {
+            Ok(arrivals) if arrivals.iter().all(|a| a.status == 200) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("eddy get: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Lab(args) => eddy::lab::main(&args),
     }
 }

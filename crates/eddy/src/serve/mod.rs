@@ -1,6 +1,7 @@
 //! `eddy serve`: the servers, on the reactor.
 
 pub mod echo;
+pub mod http;
 
 use std::net::SocketAddr;
 
@@ -10,6 +11,11 @@ use eddy_reactor::ListenerMode;
 /// Which protocol `eddy serve` speaks.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// HTTP/1.1: `GET /` (plaintext), `GET /{ms}/{message}` (answered after
+    /// the delay), `POST /echo` (the body back).
+    Http,
+    /// The same HTTP server, named for its delay route.
+    Delay,
     /// Echo every byte back.
     Echo,
 }
@@ -18,7 +24,7 @@ pub enum Kind {
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// What to serve.
-    #[arg(value_enum)]
+    #[arg(value_enum, default_value = "http")]
     pub kind: Kind,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -36,9 +42,14 @@ pub struct ServeArgs {
     /// Seconds a graceful shutdown (SIGINT, SIGTERM) lets connections finish.
     #[arg(long, default_value_t = 10.0)]
     pub shutdown_timeout: f64,
-    /// Close connections idle this many seconds (0: never).
+    /// Close connections idle this many seconds (0: never for echo, 60 s
+    /// for HTTP keep-alive).
     #[arg(long, default_value_t = 0.0)]
     pub idle_timeout: f64,
+    /// HTTP: seconds a request may take to arrive whole once its first byte
+    /// came (slow clients get 408).
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout: f64,
 }
 
 /// Runs `eddy serve`.
@@ -48,6 +59,7 @@ pub struct ServeArgs {
 /// Binding failed or a loop failed.
 pub fn main(args: &ServeArgs) -> std::io::Result<()> {
     match args.kind {
+        Kind::Http | Kind::Delay => http::serve(args),
         Kind::Echo => echo::serve(args),
     }
 }
