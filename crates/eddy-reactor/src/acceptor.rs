@@ -55,6 +55,17 @@ mod libc_errno {
     pub(super) const ECONNABORTED: i32 = 103;
 }
 
+/// What [`Acceptor::shed_one`] did.
+pub(crate) enum Shed {
+    /// An excess connection was accepted with the spare fd and closed.
+    One,
+    /// No connection was queued: stop until the listener is readable again
+    /// (accepting on would fail with EMFILE forever: a spin).
+    QueueEmpty,
+    /// No spare fd: pause accepting, retry on a timer.
+    NoSpare,
+}
+
 /// A listener and how to make a handler for each connection it accepts.
 pub(crate) struct Acceptor<F> {
     pub(crate) listener: TcpListener,
@@ -76,20 +87,27 @@ impl<F> Acceptor<F> {
     }
 
     /// Out of fds: uses the spare to accept one queued connection and close
-    /// it. Returns false when there is no spare (the caller pauses).
-    pub(crate) fn shed_one(&mut self) -> bool {
+    /// it.
+    pub(crate) fn shed_one(&mut self) -> Shed {
         if !self.exhausted {
             self.exhausted = true;
             tracing::warn!("out of file descriptors: closing excess connections at once until some are freed");
         }
-        let Some(spare) = self.spare.take() else { return false };
+        let Some(spare) = self.spare.take() else { return Shed::NoSpare };
         drop(spare);
-        let shed = self.listener.accept();
+        let accepted = self.listener.accept();
+        // Out of fds, accept fails with EMFILE whether or not a connection
+        // is queued; only with the spare's fd free does it say which.
+        let empty = matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        // The excess connection (if any) is closed at once, freeing the fd
+        // the spare is reopened in.
+        drop(accepted);
         self.spare = open_spare();
-        // Whatever happened, the excess connection (if any) is closed by
-        // dropping it here; the caller goes on accepting.
-        drop(shed);
-        self.spare.is_some()
+        match (self.spare.is_some(), empty) {
+            (false, _) => Shed::NoSpare,
+            (true, true) => Shed::QueueEmpty,
+            (true, false) => Shed::One,
+        }
     }
 
     /// An accept succeeded: an out-of-fds episode is over.

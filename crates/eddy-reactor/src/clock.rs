@@ -19,18 +19,32 @@ use crate::wheel::Tick;
 pub(crate) struct Clock {
     base: Instant,
     now: Instant,
+    /// `now` in ticks, rounded down (what is due).
+    tick: Tick,
+    /// `now` in ticks, rounded up (when a timeout starts).
+    stamp: Tick,
+}
+
+/// Ticks in `d`, rounded up.
+pub(crate) fn ticks_up(d: Duration) -> Tick {
+    let ms = d.as_millis() as Tick;
+    if d > Duration::from_millis(ms) { ms + 1 } else { ms }
 }
 
 impl Clock {
     pub(crate) fn new() -> Clock {
         let now = Instant::now();
-        Clock { base: now, now }
+        Clock { base: now, now, tick: 0, stamp: 0 }
     }
 
-    /// Reads the system clock.
+    /// Reads the system clock (and derives both ticks once, so that reading
+    /// them costs nothing in the dispatch).
     #[inline]
     pub(crate) fn update(&mut self) {
         self.now = Instant::now();
+        let since = self.now - self.base;
+        self.tick = since.as_millis() as Tick;
+        self.stamp = ticks_up(since);
     }
 
     /// The time of the last update.
@@ -42,22 +56,20 @@ impl Clock {
     /// The current tick, rounded down.
     #[inline]
     pub(crate) fn tick(&self) -> Tick {
-        (self.now - self.base).as_millis() as Tick
+        self.tick
     }
 
     /// "Now" as the start of a timeout (when the last byte moved): rounded
     /// up, so a timeout counted from it never fires early.
     #[inline]
     pub(crate) fn stamp(&self) -> Tick {
-        self.deadline(Duration::ZERO)
+        self.stamp
     }
 
     /// The tick at which something due `after` from now may fire: rounded
     /// up, so it never fires early.
     pub(crate) fn deadline(&self, after: Duration) -> Tick {
-        let d = (self.now + after) - self.base;
-        let ms = d.as_millis() as Tick;
-        if d > Duration::from_millis(ms) { ms + 1 } else { ms }
+        ticks_up((self.now + after) - self.base)
     }
 
     /// How long from now until `tick` begins (zero if it has).

@@ -62,6 +62,11 @@ pub(crate) mod flag {
     /// Hand the kept input to `on_data` again at the next read step, even
     /// with no new byte (`replay_input`, `resume_reading`); cleared then.
     pub(crate) const REPLAY: u16 = 1 << 14;
+    /// Serviced from the ready list in this turn's dispatch: an event for it
+    /// later in the same dispatch does not read again (the read budget is
+    /// per turn); its read waits for the next turn's ready list. Set and
+    /// cleared within one dispatch.
+    pub(crate) const READ_THIS_TURN: u16 = 1 << 15;
 }
 
 /// Bytes that outlive a dispatch.
@@ -95,6 +100,8 @@ pub(crate) struct Core {
     /// The housekeeping timer (timeouts, linger, connect), armed for the
     /// earliest of them (or earlier); `None` when none applies.
     pub(crate) timer: Option<TimerKey>,
+    /// The tick `timer` is armed for (`u64::MAX` when none).
+    pub(crate) timer_at: u64,
     /// Why it is closing, once a close was requested (the first reason
     /// recorded wins).
     pub(crate) reason: Option<CloseReason>,
@@ -104,7 +111,16 @@ const IOV_MAX: usize = 64;
 
 impl Core {
     pub(crate) fn new(stream: TcpStream, now: u64) -> Core {
-        Core { stream, bufs: None, flags: 0, last_active: now, deadline: 0, timer: None, reason: None }
+        Core {
+            stream,
+            bufs: None,
+            flags: 0,
+            last_active: now,
+            deadline: 0,
+            timer: None,
+            timer_at: u64::MAX,
+            reason: None,
+        }
     }
 
     #[inline]

@@ -19,10 +19,10 @@ use std::io::{self, Read};
 
 use eddy_poll::Event;
 
-use crate::acceptor::{AcceptError, classify};
+use crate::acceptor::{AcceptError, Shed, classify};
 use crate::conn::Conn;
 use crate::core::flag;
-use crate::event_loop::{Ended, EventLoop, LISTENER_BASE, SIGNALS, TimerEntry, WAKER};
+use crate::event_loop::{Ended, EventLoop, LISTENER_BASE, Parts, SIGNALS, TimerEntry, WAKER};
 use crate::handler::{CloseReason, Handler, Input, Timeout};
 use crate::slab::ConnId;
 
@@ -36,38 +36,37 @@ fn reason_for(e: io::Error) -> CloseReason {
     }
 }
 
-/// Ticks in a duration, rounded up (a deadline computed with it is never
-/// early).
-fn ticks(d: std::time::Duration) -> u64 {
-    let ms = d.as_millis() as u64;
-    if d > std::time::Duration::from_millis(ms) { ms + 1 } else { ms }
-}
-
 impl<H: Handler> EventLoop<H> {
     pub(crate) fn dispatch(&mut self) {
         // Work left over from the last turn first: it has waited longest.
         let mut ready = std::mem::take(&mut self.parts.ready);
         for &id in &ready {
             match self.slab.get_mut(id) {
-                Some(e) => e.core.flags &= !flag::READY,
+                Some(e) => e.core.flags = (e.core.flags & !flag::READY) | flag::READ_THIS_TURN,
                 None => continue,
             }
             self.service(id, true, false);
-        }
-        ready.clear();
-        if self.parts.ready.is_empty() {
-            self.parts.ready = ready;
         }
         for i in 0..self.acceptors.len() {
             if self.acceptors[i].as_ref().is_some_and(|a| a.ready && !a.paused) {
                 self.accept(i);
             }
         }
-        let Some(events) = self.events.take() else { return };
-        for event in &events {
-            self.on_event(event);
+        if let Some(events) = self.events.take() {
+            for event in &events {
+                self.on_event(event);
+            }
+            self.events = Some(events);
         }
-        self.events = Some(events);
+        for &id in &ready {
+            if let Some(e) = self.slab.get_mut(id) {
+                e.core.flags &= !flag::READ_THIS_TURN;
+            }
+        }
+        ready.clear();
+        if self.parts.ready.is_empty() {
+            self.parts.ready = ready;
+        }
     }
 
     fn on_event(&mut self, event: &Event) {
@@ -82,7 +81,16 @@ impl<H: Handler> EventLoop<H> {
                 return;
             }
             let hup = event.is_read_closed() || event.is_error();
-            let read = event.is_readable() || hup;
+            let mut read = event.is_readable() || hup;
+            if read && entry.core.has(flag::READY | flag::READ_THIS_TURN) {
+                // Already read this turn (from the ready list, or up to its
+                // budget): read first thing next turn instead.
+                if hup {
+                    entry.core.flags |= flag::HUP;
+                }
+                self.parts.mark_ready(&mut entry.core, id);
+                read = false;
+            }
             self.service(id, read, hup);
         } else if token == WAKER {
             self.run_inbox();
@@ -106,48 +114,46 @@ impl<H: Handler> EventLoop<H> {
 
     /// The read step: budgeted reads, each handed to `on_data`.
     fn read(&mut self, id: ConnId, hup: bool) -> Result<(), CloseReason> {
-        if let Some(entry) = self.slab.get_mut(id) {
-            if hup {
-                entry.core.flags |= flag::HUP;
-            }
-            if entry.core.has(flag::REPLAY) {
-                entry.core.flags &= !flag::REPLAY;
-                if entry.core.input_len() > 0 && !entry.core.has(flag::CLOSING | flag::ABORT | flag::USER_PAUSED) {
-                    self.deliver(id, 0);
-                }
+        let Some(entry) = self.slab.get_mut(id) else { return Ok(()) };
+        let parts = &mut self.parts;
+        let rbuf = &mut self.rbuf[..];
+        if hup {
+            entry.core.flags |= flag::HUP;
+        }
+        if entry.core.has(flag::REPLAY) {
+            entry.core.flags &= !flag::REPLAY;
+            if entry.core.input_len() > 0 && !entry.core.has(flag::CLOSING | flag::ABORT | flag::USER_PAUSED) {
+                deliver(entry, parts, &[], id);
             }
         }
-        let (mut bytes_left, mut reads_left) = (self.parts.cfg.read_budget_bytes, self.parts.cfg.read_budget_reads);
-        let high = self.parts.cfg.high_watermark;
+        let (mut bytes_left, mut reads_left) = (parts.cfg.read_budget_bytes, parts.cfg.read_budget_reads);
+        let high = parts.cfg.high_watermark;
         loop {
-            let Some(entry) = self.slab.get_mut(id) else { return Ok(()) };
             let core = &mut entry.core;
             if core.has(flag::READ_CLOSED | flag::PAUSED | flag::USER_PAUSED | flag::ABORT) {
                 return Ok(());
             }
             let discard = core.has(flag::CLOSING);
-            let staged = if core.has_queue() { 0 } else { self.parts.wbuf.len() };
+            let staged = if core.has_queue() { 0 } else { parts.wbuf.len() };
             let queued = core.queued() + staged;
             if !discard && queued >= high {
                 core.flags |= flag::PAUSED;
-                self.parts.stats.backpressure_pauses += 1;
-                self.parts.mark_dirty(core, id);
-                let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-                entry.handler.on_backpressure(conn, true);
+                parts.stats.backpressure_pauses += 1;
+                parts.mark_dirty(core, id);
+                entry.handler.on_backpressure(&mut Conn { core: &mut entry.core, parts, id }, true);
                 return Ok(());
             }
             if reads_left == 0 || bytes_left == 0 {
-                self.parts.mark_ready(core, id);
+                parts.mark_ready(core, id);
                 return Ok(());
             }
-            let room = if discard { self.rbuf.len() } else { high - queued }.min(bytes_left).min(self.rbuf.len());
-            let n = match (&core.stream).read(&mut self.rbuf[..room]) {
+            let room = if discard { rbuf.len() } else { high - queued }.min(bytes_left).min(rbuf.len());
+            let n = match (&core.stream).read(&mut rbuf[..room]) {
                 Ok(0) => {
                     core.flags |= flag::READ_CLOSED;
-                    self.parts.mark_dirty(core, id);
+                    parts.mark_dirty(core, id);
                     if !discard {
-                        let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-                        entry.handler.on_read_closed(conn);
+                        entry.handler.on_read_closed(&mut Conn { core: &mut entry.core, parts, id });
                     }
                     return Ok(());
                 }
@@ -155,52 +161,16 @@ impl<H: Handler> EventLoop<H> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(reason_for(e)),
             };
-            core.last_active = self.parts.clock.stamp();
+            core.last_active = parts.clock.stamp();
             let hup = core.has(flag::HUP);
             bytes_left -= n;
             reads_left -= 1;
             if !discard {
-                self.deliver(id, n);
+                deliver(entry, parts, &rbuf[..n], id);
             }
             if n < room && !hup {
                 // A short read emptied the kernel's queue.
                 return Ok(());
-            }
-        }
-    }
-
-    /// Hands `rbuf[..n]` (after any input kept from before) to `on_data`;
-    /// keeps what it leaves unconsumed.
-    fn deliver(&mut self, id: ConnId, n: usize) {
-        let Some(entry) = self.slab.get_mut(id) else { return };
-        let now = self.parts.clock.stamp();
-        let data = &self.rbuf[..n];
-        let kept = entry.core.bufs.as_mut().map(|b| std::mem::take(&mut b.input)).unwrap_or_default();
-        if kept.is_empty() {
-            let mut input = Input::new(data);
-            let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-            entry.handler.on_data(conn, &mut input);
-            let rest = &data[input.consumed()..];
-            if !rest.is_empty() && !entry.core.has(flag::CLOSING | flag::ABORT) {
-                let b = entry.core.bufs();
-                b.input.extend_from_slice(rest);
-                b.input_since = now;
-            }
-        } else {
-            let mut buf = kept;
-            buf.extend_from_slice(data);
-            let mut input = Input::new(&buf);
-            let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-            entry.handler.on_data(conn, &mut input);
-            let consumed = input.consumed();
-            if entry.core.has(flag::CLOSING | flag::ABORT) {
-                buf.clear();
-            } else if consumed > 0 {
-                buf.drain(..consumed);
-                entry.core.bufs().input_since = now;
-            }
-            if !buf.is_empty() {
-                entry.core.bufs().input = buf;
             }
         }
     }
@@ -216,77 +186,28 @@ impl<H: Handler> EventLoop<H> {
         self.after_io(id);
     }
 
-    /// The flush and close-progress steps.
+    /// The flush and close-progress steps, then the bookkeeping: one slab
+    /// lookup for all of it (this runs once per dispatch of a connection).
     pub(crate) fn after_io(&mut self, id: ConnId) {
-        if let Err(reason) = self.flush(id) {
-            self.parts.wbuf.clear();
-            self.finish(id, reason);
-            return;
-        }
-        if let Some(reason) = self.close_progress(id) {
-            self.finish(id, reason);
-            return;
-        }
         let Some(entry) = self.slab.get_mut(id) else { return };
-        let core = &mut entry.core;
-        self.parts.stats.max_queued = self.parts.stats.max_queued.max(core.queued());
-        core.release_bufs();
-        self.parts.mark_dirty(core, id);
-        self.arm_housekeeping(id);
-    }
-
-    fn flush(&mut self, id: ConnId) -> Result<(), CloseReason> {
-        let Some(entry) = self.slab.get_mut(id) else { return Ok(()) };
-        if entry.core.has(flag::ABORT) {
-            self.parts.wbuf.clear();
-            return Ok(());
-        }
-        let now = self.parts.clock.stamp();
-        let was_blocked = entry.core.has(flag::BLOCKED);
-        let mut all = entry.core.flush(&mut self.parts.wbuf, now).map_err(reason_for)?;
-        if all && was_blocked {
-            entry.core.flags &= !flag::BLOCKED;
-            let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-            entry.handler.on_drained(conn);
-            all = entry.core.flush(&mut self.parts.wbuf, now).map_err(reason_for)?;
+        let parts = &mut self.parts;
+        let done = match flush(entry, parts, id) {
+            Ok(()) => close_progress(entry, parts, id),
+            Err(reason) => Some(reason),
+        };
+        if let Some(reason) = done {
+            // Nothing staged by this connection may reach the next one.
+            parts.wbuf.clear();
+            self.finish(id, reason);
+            return;
         }
         let core = &mut entry.core;
-        if core.has(flag::PAUSED) && core.queued() <= self.parts.cfg.low_watermark {
-            core.flags &= !flag::PAUSED;
-            self.parts.mark_ready(core, id);
-            let conn = &mut Conn { core: &mut entry.core, parts: &mut self.parts, id };
-            entry.handler.on_backpressure(conn, false);
-            if !all || !self.parts.wbuf.is_empty() {
-                entry.core.flush(&mut self.parts.wbuf, now).map_err(reason_for)?;
-            }
+        if core.bufs.is_some() {
+            parts.stats.max_queued = parts.stats.max_queued.max(core.queued());
+            core.release_bufs();
         }
-        Ok(())
-    }
-
-    /// Sends our FIN when due; returns the reason if the connection is done.
-    fn close_progress(&mut self, id: ConnId) -> Option<CloseReason> {
-        let entry = self.slab.get_mut(id)?;
-        let core = &mut entry.core;
-        if core.has(flag::ABORT) {
-            return Some(CloseReason::Aborted);
-        }
-        if core.has(flag::SHUT_PENDING) && !core.has(flag::WRITE_SHUT) && !core.has_queue() {
-            core.flags |= flag::WRITE_SHUT;
-            if let Err(e) = core.stream.shutdown(std::net::Shutdown::Write) {
-                return Some(reason_for(e));
-            }
-            if core.has(flag::CLOSING) && !core.has(flag::READ_CLOSED) {
-                // Wait for the peer's FIN (reading and discarding what is
-                // left, so the close never turns into a reset), at most the
-                // linger timeout.
-                core.deadline = self.parts.clock.deadline(self.parts.cfg.linger_timeout);
-                self.parts.mark_ready(core, id);
-            }
-        }
-        if core.has(flag::CLOSING) && core.has(flag::WRITE_SHUT) && core.has(flag::READ_CLOSED) {
-            return Some(CloseReason::Closed);
-        }
-        None
+        parts.mark_dirty(core, id);
+        arm_housekeeping(&mut entry.core, parts, id);
     }
 
     /// Ends a connection now: its fd is closed (with RST if aborting), its
@@ -307,19 +228,6 @@ impl<H: Handler> EventLoop<H> {
         self.ended.push(Ended::Closed(handler, reason));
     }
 
-    /// Arms the housekeeping timer for the earliest deadline that applies
-    /// (only moves it earlier; a timer that fires early re-arms itself).
-    fn arm_housekeeping(&mut self, id: ConnId) {
-        let Some(entry) = self.slab.get_mut(id) else { return };
-        let Some(at) = deadline(&entry.core, &self.parts.cfg) else { return };
-        let wheel = &mut self.parts.wheel;
-        match entry.core.timer {
-            Some(key) if wheel.deadline(key).is_some_and(|d| d <= at) => {}
-            Some(key) if wheel.reset(key, at) => {}
-            _ => entry.core.timer = Some(wheel.insert(at, TimerEntry::Housekeeping(id))),
-        }
-    }
-
     /// The housekeeping timer fired: act on what is due, re-arm for the rest.
     pub(crate) fn housekeeping(&mut self, id: ConnId) {
         let Some(entry) = self.slab.get_mut(id) else {
@@ -328,9 +236,10 @@ impl<H: Handler> EventLoop<H> {
         };
         let core = &mut entry.core;
         core.timer = None;
+        core.timer_at = u64::MAX;
         let now = self.parts.clock.tick();
-        let cfg = &self.parts.cfg;
-        let due = |since: u64, t: Option<std::time::Duration>| t.is_some_and(|t| now >= since + ticks(t));
+        let t = self.parts.timeouts;
+        let due = |since: u64, ticks: Option<u64>| ticks.is_some_and(|ticks| now >= since + ticks);
         if core.has(flag::CONNECTING) {
             if core.deadline != 0 && now >= core.deadline {
                 self.connect_failed(id, io::ErrorKind::TimedOut.into());
@@ -344,11 +253,11 @@ impl<H: Handler> EventLoop<H> {
         } else {
             let input_since = core.bufs.as_ref().map(|b| b.input_since);
             let output_since = core.bufs.as_ref().map(|b| b.output_since);
-            let which = if core.has_queue() && due(output_since.unwrap_or(now), cfg.write_timeout) {
+            let which = if core.has_queue() && due(output_since.unwrap_or(now), t.write) {
                 Some(Timeout::Write)
-            } else if core.input_len() > 0 && due(input_since.unwrap_or(now), cfg.read_timeout) {
+            } else if core.input_len() > 0 && due(input_since.unwrap_or(now), t.read) {
                 Some(Timeout::Read)
-            } else if due(core.last_active, cfg.idle_timeout) {
+            } else if due(core.last_active, t.idle) {
                 Some(Timeout::Idle)
             } else {
                 None
@@ -367,7 +276,9 @@ impl<H: Handler> EventLoop<H> {
                 return;
             }
         }
-        self.arm_housekeeping(id);
+        if let Some(entry) = self.slab.get_mut(id) {
+            arm_housekeeping(&mut entry.core, &mut self.parts, id);
+        }
     }
 
     /// A connecting socket became writable (or failed).
@@ -422,11 +333,13 @@ impl<H: Handler> EventLoop<H> {
                         if !acc.exhausted {
                             self.parts.stats.fd_exhaustion_episodes += 1;
                         }
-                        if acc.shed_one() {
-                            self.parts.stats.shed += 1;
-                        } else {
-                            self.pause_accepting(i);
-                            return;
+                        match acc.shed_one() {
+                            Shed::One => self.parts.stats.shed += 1,
+                            Shed::QueueEmpty => return,
+                            Shed::NoSpare => {
+                                self.pause_accepting(i);
+                                return;
+                            }
                         }
                     }
                     AcceptError::Other => {
@@ -465,15 +378,122 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
+/// Hands `data` (after any input kept from before) to `on_data`; keeps
+/// what it leaves unconsumed.
+fn deliver<H: Handler>(entry: &mut crate::Entry<H>, parts: &mut Parts<H>, data: &[u8], id: ConnId) {
+    let now = parts.clock.stamp();
+    let kept = entry.core.bufs.as_mut().map(|b| std::mem::take(&mut b.input)).unwrap_or_default();
+    if kept.is_empty() {
+        let mut input = Input::new(data);
+        entry.handler.on_data(&mut Conn { core: &mut entry.core, parts, id }, &mut input);
+        let rest = &data[input.consumed()..];
+        if !rest.is_empty() && !entry.core.has(flag::CLOSING | flag::ABORT) {
+            let b = entry.core.bufs();
+            b.input.extend_from_slice(rest);
+            b.input_since = now;
+        }
+    } else {
+        let mut buf = kept;
+        buf.extend_from_slice(data);
+        let mut input = Input::new(&buf);
+        entry.handler.on_data(&mut Conn { core: &mut entry.core, parts, id }, &mut input);
+        let consumed = input.consumed();
+        if entry.core.has(flag::CLOSING | flag::ABORT) {
+            buf.clear();
+        } else if consumed > 0 {
+            buf.drain(..consumed);
+            entry.core.bufs().input_since = now;
+        }
+        if !buf.is_empty() {
+            entry.core.bufs().input = buf;
+        }
+    }
+}
+
+/// The flush step: send what the handler wrote; `on_drained` when a queue
+/// that had blocked is empty; resume reading at the low watermark.
+fn flush<H: Handler>(entry: &mut crate::Entry<H>, parts: &mut Parts<H>, id: ConnId) -> Result<(), CloseReason> {
+    if entry.core.has(flag::ABORT) {
+        parts.wbuf.clear();
+        return Ok(());
+    }
+    let now = parts.clock.stamp();
+    let was_blocked = entry.core.has(flag::BLOCKED);
+    let mut all = entry.core.flush(&mut parts.wbuf, now).map_err(reason_for)?;
+    if all && was_blocked {
+        entry.core.flags &= !flag::BLOCKED;
+        entry.handler.on_drained(&mut Conn { core: &mut entry.core, parts, id });
+        all = entry.core.flush(&mut parts.wbuf, now).map_err(reason_for)?;
+    }
+    let core = &mut entry.core;
+    if core.has(flag::PAUSED) && core.queued() <= parts.cfg.low_watermark {
+        core.flags &= !flag::PAUSED;
+        parts.mark_ready(core, id);
+        entry.handler.on_backpressure(&mut Conn { core: &mut entry.core, parts, id }, false);
+        if !all || !parts.wbuf.is_empty() {
+            entry.core.flush(&mut parts.wbuf, now).map_err(reason_for)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends our FIN when due; returns the reason if the connection is done.
+fn close_progress<H: Handler>(entry: &mut crate::Entry<H>, parts: &mut Parts<H>, id: ConnId) -> Option<CloseReason> {
+    let core = &mut entry.core;
+    if core.has(flag::ABORT) {
+        return Some(CloseReason::Aborted);
+    }
+    if core.has(flag::SHUT_PENDING) && !core.has(flag::WRITE_SHUT) && !core.has_queue() {
+        core.flags |= flag::WRITE_SHUT;
+        if let Err(e) = core.stream.shutdown(std::net::Shutdown::Write) {
+            return Some(reason_for(e));
+        }
+        if core.has(flag::CLOSING) && !core.has(flag::READ_CLOSED) {
+            // Wait for the peer's FIN (reading and discarding what is left,
+            // so the close never turns into a reset), at most the linger
+            // timeout.
+            core.deadline = parts.clock.deadline(parts.cfg.linger_timeout);
+            parts.mark_ready(core, id);
+        }
+    }
+    if core.has(flag::CLOSING) && core.has(flag::WRITE_SHUT) && core.has(flag::READ_CLOSED) {
+        return Some(CloseReason::Closed);
+    }
+    None
+}
+
+/// Arms the housekeeping timer for the earliest deadline that applies. It
+/// only ever moves earlier: a timer that fires early re-arms itself, so the
+/// common case (an idle deadline pushed later by activity) costs two
+/// comparisons and no wheel operation.
+#[inline]
+fn arm_housekeeping<H: Handler>(core: &mut crate::core::Core, parts: &mut Parts<H>, id: ConnId) {
+    let Some(at) = deadline(core, &parts.timeouts) else { return };
+    if core.timer.is_some() && core.timer_at <= at {
+        return;
+    }
+    let wheel = &mut parts.wheel;
+    match core.timer {
+        Some(key) if wheel.reset(key, at) => {}
+        _ => core.timer = Some(wheel.insert(at, TimerEntry::Housekeeping(id))),
+    }
+    core.timer_at = at;
+}
+
 /// The earliest deadline (tick) that applies to a connection now.
-fn deadline(core: &crate::core::Core, cfg: &crate::Config) -> Option<u64> {
+#[inline]
+fn deadline(core: &crate::core::Core, t: &crate::event_loop::Timeouts) -> Option<u64> {
     if core.has(flag::CONNECTING) || (core.has(flag::CLOSING) && core.has(flag::WRITE_SHUT)) {
         return (core.deadline != 0).then_some(core.deadline);
     }
-    let at = |since: u64, t: Option<std::time::Duration>| t.map(|t| since + ticks(t));
-    let bufs = core.bufs.as_deref();
-    let write = bufs.filter(|b| !b.output.is_empty()).and_then(|b| at(b.output_since, cfg.write_timeout));
-    let read = bufs.filter(|b| !b.input.is_empty()).and_then(|b| at(b.input_since, cfg.read_timeout));
-    let idle = at(core.last_active, cfg.idle_timeout);
-    [write, read, idle].into_iter().flatten().min()
+    let mut at = t.idle.map_or(u64::MAX, |idle| core.last_active + idle);
+    if let Some(b) = core.bufs.as_deref() {
+        if let (false, Some(w)) = (b.output.is_empty(), t.write) {
+            at = at.min(b.output_since + w);
+        }
+        if let (false, Some(r)) = (b.input.is_empty(), t.read) {
+            at = at.min(b.input_since + r);
+        }
+    }
+    (at != u64::MAX).then_some(at)
 }

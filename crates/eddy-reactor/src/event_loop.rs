@@ -91,11 +91,29 @@ pub(crate) type Factory<H> = Box<dyn FnMut(&mut <H as Handler>::State, SocketAdd
 /// A loop timer's callback.
 type LoopTimer<H> = Box<dyn FnMut(&mut <H as Handler>::State, Instant)>;
 
+/// The per-connection timeouts of the configuration, in whole ticks
+/// (rounded up), computed once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    pub(crate) idle: Option<u64>,
+    pub(crate) read: Option<u64>,
+    pub(crate) write: Option<u64>,
+}
+
+impl Timeouts {
+    fn of(cfg: &Config) -> Timeouts {
+        let t = |d: Option<Duration>| d.map(crate::clock::ticks_up);
+        Timeouts { idle: t(cfg.idle_timeout), read: t(cfg.read_timeout), write: t(cfg.write_timeout) }
+    }
+}
+
 /// The parts of the loop a handler call may touch (all but the connection
 /// slab, which holds the handler being called, and the read buffer, which
 /// holds its input).
 pub(crate) struct Parts<H: Handler> {
     pub(crate) cfg: Config,
+    /// `cfg`'s timeouts in ticks.
+    pub(crate) timeouts: Timeouts,
     pub(crate) registry: Registry,
     pub(crate) clock: Clock,
     pub(crate) wheel: Wheel<TimerEntry>,
@@ -186,6 +204,7 @@ impl<H: Handler> EventLoop<H> {
     pub fn new(cfg: Config, state: H::State) -> io::Result<EventLoop<H>> {
         let poll = Poll::with_backend(cfg.backend)?;
         let parts = Parts {
+            timeouts: Timeouts::of(&cfg),
             registry: poll.registry().clone(),
             clock: Clock::new(),
             wheel: Wheel::new(),
