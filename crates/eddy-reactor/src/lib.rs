@@ -19,6 +19,22 @@
 //!
 //! A user writes a protocol by implementing [`Handler`] and never touches
 //! epoll. See the [`Handler`] example for an echo server's whole protocol.
+//!
+//! # Costs
+//!
+//! Measured (`docs/PERFORMANCE.md` has the commands and every run):
+//! - **Memory**: an idle connection costs its slab slot, 104 bytes with the
+//!   echo handler (the socket, flags, two ticks, the housekeeping timer's
+//!   key and no buffer: buffers exist only while bytes are in flight);
+//!   10,000 idle echo connections cost 115 B each in RSS, against 4,864 B
+//!   for a tokio echo server with a 4 KiB buffer per task.
+//! - **Syscalls**: per request of a keep-alive HTTP connection, one read,
+//!   one write and a share of one `epoll_wait` (2.23 at 128 connections);
+//!   no `epoll_ctl` in the steady state.
+//! - **Timers**: insert 5 ns, cancel 42 ns with a million live timers
+//!   (4.5 × and 6.3 × faster than tokio-util's `DelayQueue`).
+//! - **Dispatch**: about 300 instructions per event in the loop itself
+//!   (event, read, flush, timeout bookkeeping), beside the handler's own.
 
 #![forbid(unsafe_code)]
 
