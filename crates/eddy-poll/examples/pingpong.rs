@@ -21,106 +21,33 @@
 //! is readable, read `b` until a short read, and back. Keep the loops
 //! identical to the benchmark's.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::time::{Duration, Instant};
 
-fn send_one(mut w: impl Write) {
-    assert_eq!(w.write(&[1]).expect("send one byte"), 1);
+#[path = "../benches/common/pingpong_bed.rs"]
+mod bed;
+
+/// Runs `rounds` round trips on a bed.
+trait RoundTrips {
+    fn round_trips(&mut self, rounds: u64) -> io::Result<()>;
 }
 
-fn drain(mut r: impl Read) {
-    let mut buf = [0u8; 64];
-    loop {
-        match r.read(&mut buf) {
-            Ok(n) if n < buf.len() => return,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-}
-
-/// The benchmark's bed on eddy's epoll `Poll`.
-struct Eddy {
-    poll: eddy_poll::Poll,
-    events: eddy_poll::Events,
-    a: eddy_poll::net::UnixStream,
-    b: eddy_poll::net::UnixStream,
-    timeout: Option<Duration>,
-}
-
-impl Eddy {
-    fn new(timeout: Option<Duration>) -> io::Result<Eddy> {
-        use eddy_poll::{Interest, Token, Trigger};
-        let poll = eddy_poll::Poll::new()?;
-        let (mut a, mut b) = eddy_poll::net::UnixStream::pair()?;
-        poll.registry().register(&mut a, Token(0), Interest::READABLE, Trigger::Edge)?;
-        poll.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Edge)?;
-        Ok(Eddy { poll, events: eddy_poll::Events::with_capacity(64), a, b, timeout })
-    }
-
-    fn wait_for(&mut self, token: eddy_poll::Token) -> io::Result<()> {
-        loop {
-            self.poll.poll(&mut self.events, self.timeout)?;
-            if self.events.iter().any(|e| e.token() == token) {
-                return Ok(());
-            }
-        }
-    }
-
+impl RoundTrips for bed::eddy::Bed {
     fn round_trips(&mut self, rounds: u64) -> io::Result<()> {
-        for _ in 0..rounds {
-            send_one(&self.a);
-            self.wait_for(eddy_poll::Token(1))?;
-            drain(&self.b);
-            send_one(&self.b);
-            self.wait_for(eddy_poll::Token(0))?;
-            drain(&self.a);
-        }
+        (0..rounds).for_each(|_| self.round_trip());
         Ok(())
     }
 }
 
-/// The same bed on mio 1.x.
-struct Mio {
-    poll: mio::Poll,
-    events: mio::Events,
-    a: mio::net::UnixStream,
-    b: mio::net::UnixStream,
-    timeout: Option<Duration>,
-}
-
-impl Mio {
-    fn new(timeout: Option<Duration>) -> io::Result<Mio> {
-        use mio::{Interest, Token};
-        let poll = mio::Poll::new()?;
-        let (mut a, mut b) = mio::net::UnixStream::pair()?;
-        poll.registry().register(&mut a, Token(0), Interest::READABLE)?;
-        poll.registry().register(&mut b, Token(1), Interest::READABLE)?;
-        Ok(Mio { poll, events: mio::Events::with_capacity(64), a, b, timeout })
-    }
-
-    fn wait_for(&mut self, token: mio::Token) -> io::Result<()> {
-        loop {
-            self.poll.poll(&mut self.events, self.timeout)?;
-            if self.events.iter().any(|e| e.token() == token) {
-                return Ok(());
-            }
-        }
-    }
-
+impl RoundTrips for bed::mio::Bed {
     fn round_trips(&mut self, rounds: u64) -> io::Result<()> {
-        for _ in 0..rounds {
-            send_one(&self.a);
-            self.wait_for(mio::Token(1))?;
-            drain(&self.b);
-            send_one(&self.b);
-            self.wait_for(mio::Token(0))?;
-            drain(&self.a);
-        }
+        (0..rounds).for_each(|_| self.round_trip());
         Ok(())
     }
 }
+
+type Eddy = bed::eddy::Bed;
+type Mio = bed::mio::Bed;
 
 /// ns per round trip of `rounds` round trips.
 fn timed(rounds: u64, run: impl FnOnce(u64) -> io::Result<()>) -> io::Result<f64> {

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use eddy_reactor::{Config, Conn, EventLoop, Handler, Input, Server, ServerConfig};
+use eddy_reactor::{Config, Conn, EventLoop, Handler, Input};
 
 use super::ServeArgs;
 
@@ -38,17 +38,5 @@ pub fn loop_config(args: &ServeArgs) -> Config {
 /// Binding failed or a loop failed.
 pub fn serve(args: &ServeArgs) -> io::Result<()> {
     let cfg = loop_config(args);
-    let server_cfg = ServerConfig { threads: args.threads, mode: args.listener, ..ServerConfig::new(args.addr) };
-    let server = Server::start(&server_cfg, move |_| EventLoop::new(cfg.clone(), ()), |_: &mut (), _| Some(Echo))?;
-    tracing::info!(
-        "echo: listening on {} ({} loop(s), {}, {:?})",
-        server.local_addr(),
-        args.threads,
-        args.backend,
-        args.listener
-    );
-    let stats = server.wait()?;
-    let served: u64 = stats.iter().map(|s| s.accepted).sum();
-    tracing::info!("echo: stopped after {served} connection(s)");
-    Ok(())
+    super::run(args, "echo", "", move |_| EventLoop::new(cfg.clone(), ()), |_: &mut (), _| Some(Echo))
 }

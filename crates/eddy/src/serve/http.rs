@@ -24,9 +24,7 @@ use std::time::{Duration, SystemTime};
 use eddy_http::{
     CONTINUE, DateCache, Decoded, Decoder, HttpError, Limits, Request, ResponseHead, write_error, write_response,
 };
-use eddy_reactor::{
-    CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Server, ServerConfig, Timeout, TimerKey,
-};
+use eddy_reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
 
 use super::ServeArgs;
 
@@ -245,18 +243,5 @@ pub fn new_loop(cfg: Config) -> io::Result<EventLoop<Http>> {
 /// Binding failed or a loop failed.
 pub fn serve(args: &ServeArgs) -> io::Result<()> {
     let cfg = loop_config(args);
-    let server_cfg = ServerConfig { threads: args.threads, mode: args.listener, ..ServerConfig::new(args.addr) };
-    let server =
-        Server::start(&server_cfg, move |_| new_loop(cfg.clone()), |_: &mut HttpState, _| Some(Http::default()))?;
-    tracing::info!(
-        "http: listening on http://{} ({} loop(s), {}, {:?})",
-        server.local_addr(),
-        args.threads,
-        args.backend,
-        args.listener
-    );
-    let stats = server.wait()?;
-    let served: u64 = stats.iter().map(|s| s.accepted).sum();
-    tracing::info!("http: stopped after {served} connection(s)");
-    Ok(())
+    super::run(args, "http", "http://", move |_| new_loop(cfg.clone()), |_: &mut HttpState, _| Some(Http::default()))
 }

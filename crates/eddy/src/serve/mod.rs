@@ -3,10 +3,11 @@
 pub mod echo;
 pub mod http;
 
+use std::io;
 use std::net::SocketAddr;
 
 use eddy_poll::Backend;
-use eddy_reactor::ListenerMode;
+use eddy_reactor::{EventLoop, Handler, ListenerMode, Server, ServerConfig};
 
 /// Which protocol `eddy serve` speaks.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,4 +63,24 @@ pub fn main(args: &ServeArgs) -> std::io::Result<()> {
         Kind::Http | Kind::Delay => http::serve(args),
         Kind::Echo => echo::serve(args),
     }
+}
+
+/// Runs `args.threads` loops (each built by `init`, accepting with
+/// `factory`) on `args.addr` until SIGINT or SIGTERM; logs
+/// `{what}: listening on {scheme}{address}` once bound.
+fn run<H, I, F>(args: &ServeArgs, what: &str, scheme: &str, init: I, factory: F) -> io::Result<()>
+where
+    H: Handler,
+    I: Fn(usize) -> io::Result<EventLoop<H>> + Send + Sync + 'static,
+    F: FnMut(&mut H::State, SocketAddr) -> Option<H> + Clone + Send + 'static,
+{
+    let server_cfg = ServerConfig { threads: args.threads, mode: args.listener, ..ServerConfig::new(args.addr) };
+    let server = Server::start(&server_cfg, init, factory)?;
+    let addr = server.local_addr();
+    let (threads, backend, listener) = (args.threads, args.backend, args.listener);
+    tracing::info!("{what}: listening on {scheme}{addr} ({threads} loop(s), {backend}, {listener:?})");
+    let stats = server.wait()?;
+    let served: u64 = stats.iter().map(|s| s.accepted).sum();
+    tracing::info!("{what}: stopped after {served} connection(s)");
+    Ok(())
 }
