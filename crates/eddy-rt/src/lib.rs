@@ -8,3 +8,5 @@
 //! per-task cooperative budget; one runtime per core.
 //!
 //! Today it exports nothing: no part of it pretends to work.
+
+#![forbid(unsafe_code)]

@@ -4,6 +4,8 @@
 //! HTTP codec, the async runtime and the fibers as they land) and holds the
 //! `eddy` command's subcommands.
 
+#![forbid(unsafe_code)]
+
 pub use eddy_poll as poll;
 pub use eddy_reactor as reactor;
 

@@ -1,4 +1,5 @@
 //! The `eddy` command.
+#![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
