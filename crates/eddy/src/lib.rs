@@ -7,8 +7,8 @@
 
 #![forbid(unsafe_code)]
 
-pub use eddy_poll as poll;
 pub use eddy_http as http;
+pub use eddy_poll as poll;
 pub use eddy_reactor as reactor;
 
 pub mod get;
