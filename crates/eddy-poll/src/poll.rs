@@ -208,7 +208,7 @@ pub struct Registry {
     pub(crate) shared: Arc<Shared>,
 }
 
-fn check_token(token: Token) -> io::Result<()> {
+pub(crate) fn check_token(token: Token) -> io::Result<()> {
     if token == Token::RESERVED {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -324,10 +324,6 @@ impl Registry {
 
     pub(crate) fn deregister_fd(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         self.shared.selector.deregister(fd)
-    }
-
-    pub(crate) fn check_token(token: Token) -> io::Result<()> {
-        check_token(token)
     }
 }
 

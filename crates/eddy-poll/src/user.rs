@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use crate::event::flags;
-use crate::poll::Shared;
+use crate::poll::{Shared, check_token};
 use crate::{Event, Events, Interest, Registry, Source, Token, Trigger};
 
 /// The readiness of a user source: any set of readable, writable, priority,
@@ -218,7 +218,7 @@ impl Registration {
 
 impl Source for Registration {
     fn register(&mut self, registry: &Registry, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
-        Registry::check_token(token)?;
+        check_token(token)?;
         if self.node.lock().reg.is_some() {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "this user source is already registered"));
         }
@@ -234,7 +234,7 @@ impl Source for Registration {
         interest: Interest,
         trigger: Trigger,
     ) -> io::Result<()> {
-        Registry::check_token(token)?;
+        check_token(token)?;
         let id = match &self.node.lock().reg {
             Some(reg) if reg.shared.ptr_eq(&Arc::downgrade(&registry.shared)) => reg.id,
             _ => return Err(io::Error::new(io::ErrorKind::NotFound, "this user source is not registered here")),

@@ -214,18 +214,26 @@ impl<H: Handler> EventLoop<H> {
     /// slot and buffers freed, its timer cancelled; `on_close` runs at the
     /// end of the turn.
     pub(crate) fn finish(&mut self, id: ConnId, reason: CloseReason) {
-        let Some(mut entry) = self.slab.remove(id) else { return };
-        if let Some(key) = entry.core.timer.take() {
-            self.parts.wheel.cancel(key);
-        }
+        let Some(mut entry) = self.release(id) else { return };
         let reason = entry.core.reason.take().unwrap_or(reason);
         if matches!(reason, CloseReason::Aborted | CloseReason::Shutdown | CloseReason::Timeout(Timeout::Write)) {
             let _ = entry.core.stream.set_linger(Some(std::time::Duration::ZERO));
         }
-        self.parts.stats.closed += 1;
         let crate::Entry { handler, core } = entry;
         drop(core);
         self.ended.push(Ended::Closed(handler, reason));
+    }
+
+    /// Takes a connection out of its slot, cancels its timer and counts it
+    /// closed; the caller closes the fd (by dropping the core) and queues
+    /// the handler's last call.
+    fn release(&mut self, id: ConnId) -> Option<crate::Entry<H>> {
+        let mut entry = self.slab.remove(id)?;
+        if let Some(key) = entry.core.timer.take() {
+            self.parts.wheel.cancel(key);
+        }
+        self.parts.stats.closed += 1;
+        Some(entry)
     }
 
     /// The housekeeping timer fired: act on what is due, re-arm for the rest.
@@ -298,11 +306,7 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn connect_failed(&mut self, id: ConnId, error: io::Error) {
-        if let Some(mut entry) = self.slab.remove(id) {
-            if let Some(key) = entry.core.timer.take() {
-                self.parts.wheel.cancel(key);
-            }
-            self.parts.stats.closed += 1;
+        if let Some(entry) = self.release(id) {
             self.ended.push(Ended::ConnectFailed(entry.handler, error));
         }
     }
