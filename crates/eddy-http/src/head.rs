@@ -16,7 +16,9 @@
 use std::mem::MaybeUninit;
 
 use crate::error::{self, HttpError};
+use crate::fast;
 use crate::limits::{Limits, MAX_HEADERS_CAP};
+use crate::request::HeaderIter;
 use crate::scan;
 
 /// How the body of a request is framed (RFC 9112 §6.3).
@@ -53,7 +55,29 @@ pub(crate) struct Head<'b> {
 
 /// Parses the head at the start of `buf` (empty lines already skipped).
 /// `Ok(None)`: the head is not complete yet (the caller checks limits).
+///
+/// The common shape goes through [`fast`](crate::fast), anything else
+/// through httparse; both end in [`finish`], so limits and framing are
+/// decided by one piece of code.
 pub(crate) fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b>>, HttpError> {
+    match fast::parse(buf, limits.header_slots()) {
+        Some(p) => finish(buf, p.method, p.path, p.version, p.len, limits, |fields| {
+            if !p.framing {
+                return Ok(Meta::plain(p.version));
+            }
+            // The block is validated: read the fields back from it.
+            analyse(HeaderIter::new(fields).map(|f| (f.name.as_bytes(), f.value)), p.version, limits)
+        })
+        .map(Some),
+        None => parse_with_httparse(buf, limits),
+    }
+}
+
+/// Everything the fast path leaves: httparse decides. Kept out of line so
+/// that its 3 KiB of header slots and its registers stay out of the hot
+/// path.
+#[inline(never)]
+fn parse_with_httparse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b>>, HttpError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'b>>::uninit() }; MAX_HEADERS_CAP];
     let slots = slots.get_mut(..limits.header_slots()).unwrap_or_default();
     let mut req = httparse::Request::new(&mut []);
@@ -65,8 +89,33 @@ pub(crate) fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b
     let (Some(method), Some(path), Some(version)) = (req.method, req.path, req.version) else {
         return Err(error::BAD_REQUEST_LINE);
     };
-    // httparse's default request config allows exactly one SP between the
-    // three parts, so the line's length follows from them ("HTTP/1.x" is 8).
+    let fields = &*req.headers;
+    finish(buf, method, path, version, len, limits, |_| {
+        // Most requests carry none of the four fields `analyse` looks for
+        // (their names are 6, 10, 14 and 17 bytes long): skip it for them.
+        if fields.iter().any(|f| matches!(f.name.len(), 6 | 10 | 14 | 17)) {
+            analyse(fields.iter().map(|f| (f.name.as_bytes(), f.value)), version, limits)
+        } else {
+            Ok(Meta::plain(version))
+        }
+    })
+    .map(Some)
+}
+
+/// The checks and decisions after the syntax, shared by both parsers:
+/// limits, where the fields start, then `meta` on the field block.
+#[inline(always)]
+fn finish<'b>(
+    buf: &'b [u8],
+    method: &'b str,
+    path: &'b str,
+    version: u8,
+    len: usize,
+    limits: &Limits,
+    meta: impl FnOnce(&'b [u8]) -> Result<Meta, HttpError>,
+) -> Result<Head<'b>, HttpError> {
+    // Both parsers allow exactly one SP between the three parts, so the
+    // line's length follows from them ("HTTP/1.x" is 8).
     let line_len = method.len() + path.len() + 10;
     if line_len > limits.max_request_line {
         return Err(error::LINE_TOO_LONG);
@@ -79,14 +128,8 @@ pub(crate) fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b
         _ => line_len + 1,
     };
     let fields = buf.get(fields_start..len).ok_or(error::BAD_REQUEST_LINE)?;
-    // Most requests carry none of the four fields `analyse` looks for
-    // (their names are 6, 10, 14 and 17 bytes long): skip it for them.
-    let meta = if req.headers.iter().any(|f| matches!(f.name.len(), 6 | 10 | 14 | 17)) {
-        analyse(req.headers, version, limits)?
-    } else {
-        Meta::plain(version)
-    };
-    Ok(Some(Head {
+    let meta = meta(fields)?;
+    Ok(Head {
         method,
         path,
         version,
@@ -95,7 +138,7 @@ pub(crate) fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b
         framing: meta.framing,
         keep_alive: meta.keep_alive,
         expects_continue: meta.expects_continue,
-    }))
+    })
 }
 
 /// Checks the request line (the bytes before the first LF of `buf`)
@@ -189,30 +232,33 @@ impl Codings {
 
 /// One pass over the parsed fields: framing, keep-alive and expectation.
 #[inline]
-fn analyse(fields: &[httparse::Header<'_>], version: u8, limits: &Limits) -> Result<Meta, HttpError> {
+fn analyse<'f>(
+    fields: impl Iterator<Item = (&'f [u8], &'f [u8])>,
+    version: u8,
+    limits: &Limits,
+) -> Result<Meta, HttpError> {
     let mut length: Option<u64> = None;
     let mut codings = Codings::default();
     let (mut close, mut keep_alive_token, mut expect) = (false, false, false);
-    for field in fields {
-        let name = field.name.as_bytes();
+    for (name, value) in fields {
         // Length first: most names are skipped by one integer compare.
         match name.len() {
             10 if name.eq_ignore_ascii_case(b"connection") => {
-                for option in scan::list_elements(field.value) {
+                for option in scan::list_elements(value) {
                     close |= option.eq_ignore_ascii_case(b"close");
                     keep_alive_token |= option.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
             14 if name.eq_ignore_ascii_case(b"content-length") => {
-                let n = scan::decimal(field.value)?;
+                let n = scan::decimal(value)?;
                 if length.is_some_and(|seen| seen != n) {
                     return Err(error::CONFLICTING_LENGTH);
                 }
                 length = Some(n);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => codings.add(field.value),
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => codings.add(value),
             6 if name.eq_ignore_ascii_case(b"expect") => {
-                expect |= scan::trim_ows(field.value).eq_ignore_ascii_case(b"100-continue");
+                expect |= scan::trim_ows(value).eq_ignore_ascii_case(b"100-continue");
             }
             _ => {}
         }

@@ -106,6 +106,7 @@ mod chunked;
 mod date;
 mod decoder;
 mod error;
+mod fast;
 mod head;
 mod limits;
 mod request;

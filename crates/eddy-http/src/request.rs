@@ -157,7 +157,7 @@ impl<'b> Headers<'b> {
 
     /// The fields in the order they were sent.
     pub fn iter(&self) -> HeaderIter<'_> {
-        HeaderIter { rest: &self.block }
+        HeaderIter::new(&self.block)
     }
 
     /// The raw field block as received (line ends included).
@@ -179,6 +179,13 @@ impl<'a> IntoIterator for &'a Headers<'_> {
 #[derive(Debug, Clone)]
 pub struct HeaderIter<'a> {
     rest: &'a [u8],
+}
+
+impl<'a> HeaderIter<'a> {
+    /// The fields of `block`, a field block the parser validated.
+    pub(crate) fn new(block: &'a [u8]) -> Self {
+        HeaderIter { rest: block }
+    }
 }
 
 impl<'a> Iterator for HeaderIter<'a> {

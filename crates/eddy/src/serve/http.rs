@@ -138,11 +138,13 @@ impl Handler for Http {
     type State = HttpState;
 
     fn on_data(&mut self, conn: &mut Conn<'_, Self>, input: &mut Input<'_>) {
+        let limits = conn.state().limits;
         while self.pending.is_none() {
-            let limits = conn.state().limits;
-            match self.decoder.decode(input.bytes(), &limits) {
+            // Matched by reference: the request is used where decode left it.
+            match &self.decoder.decode(input.bytes(), &limits) {
                 Ok(Decoded::Request { request, consumed }) => {
-                    let next = self.respond(conn, &request);
+                    let consumed = *consumed;
+                    let next = self.respond(conn, request);
                     input.consume(consumed);
                     match next {
                         Next::Continue | Next::Wait => {}
@@ -150,15 +152,15 @@ impl Handler for Http {
                     }
                 }
                 Ok(Decoded::Partial { consumed, send_continue }) => {
-                    input.consume(consumed);
-                    if send_continue {
+                    input.consume(*consumed);
+                    if *send_continue {
                         conn.write(CONTINUE);
                     }
                     return;
                 }
                 Err(e) => {
                     let (state, out) = conn.state_and_out();
-                    write_error(out, &e, &state.date);
+                    write_error(out, e, &state.date);
                     input.consume_all();
                     return conn.close();
                 }
