@@ -9,7 +9,12 @@
 //! the same requests (`tests/splits.rs` proves it with proptest).
 //!
 //! Costs: a complete request in the buffer is parsed once, with no
-//! allocation and no copy (zero-copy `Content-Length` body). A head or
+//! allocation and no copy (zero-copy `Content-Length` body). Between
+//! requests, a complete head of the common shape with no field that could
+//! frame a body (`GET` with `Host` and the like) is answered by
+//! [`Decoder::decode`] itself, inlined into the caller; everything else
+//! goes through the state machine out of line, which decides the same
+//! way (a unit test holds the two together on both sides of each limit). A head or
 //! body that arrives in pieces is never re-parsed on each read: the
 //! decoder remembers how far it looked (a head fed one byte at a time
 //! costs O(n), not O(n²)), waits for a `Content-Length` body without
@@ -24,6 +29,7 @@ use std::borrow::Cow;
 
 use crate::chunked::{self, Chunk, Pending, Progress};
 use crate::error::{self, HttpError};
+use crate::fast;
 use crate::head::{self, Framing, Head};
 use crate::limits::Limits;
 use crate::request::{Body, Headers, Request};
@@ -139,7 +145,26 @@ impl Decoder {
     /// `max_head` or more than `max_headers` fields, 501 a transfer coding
     /// other than `chunked`, 505 an HTTP version other than 1.0 and 1.1.
     /// The decoder stays failed afterwards.
+    #[inline]
     pub fn decode<'b>(&mut self, buf: &'b [u8], limits: &Limits) -> Result<Decoded<'b>, HttpError> {
+        // The hot path: between requests, and the next head has the common
+        // shape and is all there. The state stays `IDLE`.
+        if let State::Head { scanned: 0, .. } = self.state {
+            if let Some(p) = fast::parse(buf, limits.header_slots()) {
+                if !p.framing && p.len <= limits.max_head && p.line_len() <= limits.max_request_line {
+                    return Ok(Decoded::Request { request: plain(buf, &p), consumed: p.len });
+                }
+                let head = head::from_fast(buf, p, limits).map_err(|e| self.fail(e))?;
+                return self.start_body(buf, 0, head, limits);
+            }
+        }
+        self.decode_slow(buf, limits)
+    }
+
+    /// Every other case: a head that is incomplete, unusual or after empty
+    /// lines, a body, a chunked body, a failed decoder.
+    #[inline(never)]
+    fn decode_slow<'b>(&mut self, buf: &'b [u8], limits: &Limits) -> Result<Decoded<'b>, HttpError> {
         // Every arm returns in tail position (no local copy of the result)
         // and records errors through `fail`.
         match std::mem::replace(&mut self.state, State::IDLE) {
@@ -250,6 +275,24 @@ impl Decoder {
     }
 }
 
+/// A request the fast path parsed with no field that could frame it: no
+/// body and the version's default persistence, what `head::finish` and
+/// `start_body` decide for it too.
+#[inline(always)]
+fn plain<'b>(buf: &'b [u8], p: &fast::Parsed<'b>) -> Request<'b> {
+    Request {
+        method: Cow::Borrowed(p.method),
+        path: Cow::Borrowed(p.path),
+        version: p.version,
+        headers: Headers::from_block(Cow::Borrowed(p.fields(buf))),
+        body: Body::Borrowed(&[]),
+        trailers: Headers::empty(),
+        keep_alive: p.version == 1,
+        is_head: p.method == "HEAD",
+        expects_continue: false,
+    }
+}
+
 /// A request borrowed entirely from the input.
 fn borrowed<'b>(head: &Head<'b>, body: &'b [u8]) -> Request<'b> {
     Request {
@@ -289,6 +332,35 @@ mod tests {
         garbled[0] = b'\0';
         assert!(matches!(d.decode(&garbled[..40], &limits), Ok(Decoded::Partial { .. })));
         assert!(d.decode(&garbled, &limits).is_err());
+    }
+
+    #[test]
+    fn the_hot_path_decides_as_the_general_path() {
+        // `decode` answers plain heads itself; `decode_slow` goes through
+        // `head::finish` and `start_body`. Same bytes, same limits, same
+        // answer, on both sides of every limit.
+        let heads: [&[u8]; 8] = [
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nGET / HTTP/1.1\r\n",
+            b"GET /old HTTP/1.0\r\nHost: x\r\n\r\n",
+            b"HEAD / HTTP/1.1\r\nHost: x\r\nX-Trace: 1\r\n\r\n",
+            b"HEAD /x?y HTTP/1.0\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
+            b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\n\r\n",
+        ];
+        for raw in heads {
+            let line = raw.iter().position(|&b| b == b'\r').unwrap();
+            let head = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            for (max_request_line, max_head) in
+                [(line, head), (line - 1, head), (line, head - 1), (8192, 16384), (line, 1)]
+            {
+                let limits = Limits { max_request_line, max_head, ..Limits::DEFAULT };
+                let hot = Decoder::new().decode(raw, &limits);
+                let general = Decoder::new().decode_slow(raw, &limits);
+                assert_eq!(hot, general, "{:?} {limits:?}", String::from_utf8_lossy(raw));
+            }
+        }
     }
 
     #[test]

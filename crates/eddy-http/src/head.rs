@@ -1,12 +1,15 @@
-//! The request head: httparse for the syntax, our code for the limits and
-//! for the framing decisions (body length, chunked, keep-alive, expect).
+//! The request head: [`fast`](crate::fast) or httparse for the syntax,
+//! our code for the limits and for the framing decisions (body length,
+//! chunked, keep-alive, expect).
 //!
-//! Hot path: one `httparse` call into header slots on the stack that are
-//! never zeroed (`parse_with_uninit_headers`), then a pass over the parsed
-//! fields that looks only at the four names that matter (`Connection`,
-//! `Content-Length`, `Transfer-Encoding`, `Expect`): by length first (6,
-//! 10, 14 or 17 bytes; a request with none of those skips the analysis
-//! altogether), then case-insensitively. No allocation.
+//! Hot path: the fast parser takes the common shape; anything else goes
+//! to one `httparse` call into header slots on the stack that are never
+//! zeroed (`parse_with_uninit_headers`), out of line. Either way the
+//! framing analysis looks only at the four names that matter
+//! (`Connection`, `Content-Length`, `Transfer-Encoding`, `Expect`): by
+//! length first (6, 10, 14 or 17 bytes; a request with none of those
+//! skips the analysis altogether), then case-insensitively. No
+//! allocation.
 //!
 //! Invariants of a [`Head`]: the request line and the head are within
 //! [`Limits`]; its framing is unambiguous (no `Content-Length` together
@@ -61,16 +64,20 @@ pub(crate) struct Head<'b> {
 /// decided by one piece of code.
 pub(crate) fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head<'b>>, HttpError> {
     match fast::parse(buf, limits.header_slots()) {
-        Some(p) => finish(buf, p.method, p.path, p.version, p.len, limits, |fields| {
-            if !p.framing {
-                return Ok(Meta::plain(p.version));
-            }
-            // The block is validated: read the fields back from it.
-            analyse(HeaderIter::new(fields).map(|f| (f.name.as_bytes(), f.value)), p.version, limits)
-        })
-        .map(Some),
+        Some(p) => from_fast(buf, p, limits).map(Some),
         None => parse_with_httparse(buf, limits),
     }
+}
+
+/// The head the fast path parsed at the start of `buf`, checked.
+pub(crate) fn from_fast<'b>(buf: &'b [u8], p: fast::Parsed<'b>, limits: &Limits) -> Result<Head<'b>, HttpError> {
+    finish(buf, p.method, p.path, p.version, p.len, limits, |fields| {
+        if !p.framing {
+            return Ok(Meta::plain(p.version));
+        }
+        // The block is validated: read the fields back from it.
+        analyse(HeaderIter::new(fields).map(|f| (f.name.as_bytes(), f.value)), p.version, limits)
+    })
 }
 
 /// Everything the fast path leaves: httparse decides. Kept out of line so

@@ -42,7 +42,9 @@
 //!
 //! # What it implements
 //!
-//! - Parsing by `httparse`; framing and connection management here.
+//! - Parsing: a fast path (`fast`) for the common head shape, httparse
+//!   for everything else, which it decides; framing and connection
+//!   management here.
 //! - Keep-alive: HTTP/1.1 by default, HTTP/1.0 only with `Connection:
 //!   keep-alive` (the response then says so); `Connection: close` honoured
 //!   both ways. [`Request::keep_alive`] is the decision.
@@ -66,37 +68,39 @@
 //!
 //! # Costs
 //!
-//! The hot path, a complete small request in the buffer, parses once with
-//! httparse into header slots on the stack that are never zeroed, looks
-//! at the field names by length (and only then case-insensitively, for
-//! the four that frame the message), allocates nothing and copies
-//! nothing. A `Decoder` is 32 bytes.
+//! The hot path, a complete small request of the common shape in the
+//! buffer, is parsed once by the fast path (eight bytes at a time for the
+//! target and the values, a table for method and names), looks at the
+//! field names only by length unless one could frame the message,
+//! allocates nothing and copies nothing. Anything the fast path does not
+//! take goes to httparse, which decides; differential proptests hold the
+//! two to the same answers. A `Decoder` is 32 bytes.
 //!
 //! `benches/codec.rs` (criterion, `cargo bench -p eddy-http --bench
 //! codec`) measures the benchmarking thread's CPU time for the plaintext
 //! keep-alive workload, `GET / HTTP/1.1` with a Host header (40 bytes),
 //! against a baseline that only counts `\r\n\r\n` in the same bytes, as a
-//! raw C epoll server does. Ranges over several runs on the project's
-//! shared 2-core machine (load 3 to 10 from other builds):
+//! raw C epoll server does. Two runs on the project's shared 2-core
+//! machine (2026-11-23; the same loop moves by up to 50 % between runs):
 //!
 //! | per iteration | eddy-http | `\r\n\r\n` count | ratio |
 //! |---|---|---|---|
-//! | decode 1 GET | 46–52 ns | 12–14 ns | 3.3–4.5× |
-//! | decode 16 pipelined GETs | 0.82–0.90 µs (51–56 ns each) | 0.19–0.29 µs | 2.9–4.3× |
-//! | write 1 plaintext response | 14–17 ns | | |
-//! | decode and answer 16 pipelined GETs | 0.83 µs (52 ns each) | | |
-//! | httparse alone, 1 GET (reference) | 31–33 ns | | |
+//! | decode 1 GET | 20–30 ns | 13–19 ns | 1.5–1.6× |
+//! | decode 16 pipelined GETs | 328–333 ns (21 ns each) | 191–193 ns | 1.7× |
+//! | write 1 plaintext response | 13–21 ns | | |
+//! | decode and answer 16 pipelined GETs | 464–518 ns (29–32 ns each) | | |
+//! | httparse alone, 1 GET (reference) | 29–43 ns | | |
 //!
-//! In instructions (callgrind, same loops), which the machine's load does
-//! not disturb: about 680 per request of a 16-request batch against 360
-//! for the count (1.9×), of which httparse takes about 400. So the codec
-//! costs some 35–40 ns of CPU per request more than counting line ends,
-//! and httparse is about 30 ns of the 50; a server spends several times
-//! that per request on the syscalls of one read and one write per batch.
+//! Before the fast path (httparse for every head) the same loops took
+//! 46–52 ns for one GET and 0.82–0.90 µs for 16. In instructions
+//! (callgrind, which the machine's load does not disturb), decoding one
+//! request of a 16-request batch costs about 380, of which the fast
+//! parse is about 220 and framing, limits and building the `Request` the
+//! rest; it was about 620 with httparse (about 450 of them httparse's).
 //!
-//! Module map: `decoder` ([`Decoder`]) drives `head` parsing (httparse,
-//! limits, framing) and `chunked` decoding, with `scan` for the byte
-//! searches of the slow paths; `request` holds what they produce;
+//! Module map: `decoder` ([`Decoder`]) drives `head` parsing (`fast` or
+//! httparse, then limits and framing) and `chunked` decoding, with `scan`
+//! for the byte searches of the slow paths; `request` holds what they produce;
 //! `response` and `date` write the answers; `limits` and `error` are the
 //! knobs and the refusals.
 

@@ -14,7 +14,7 @@
 //! connection's input and are replayed when it has been written.
 //!
 //! Hot path (`GET /` on a keep-alive HTTP/1.1 connection): one decode
-//! (httparse), one comparison of the path, and one copy of a response kept
+//! (eddy-http's fast path), one comparison of the path, and one copy of a response kept
 //! ready in the loop's state (it only changes when the `Date` does, once a
 //! second). Every response of one read goes out in one `send`.
 
