@@ -150,6 +150,10 @@ impl Decoder {
         // The hot path: between requests, and the next head has the common
         // shape and is all there. The state stays `IDLE`.
         if let State::Head { scanned: 0, .. } = self.state {
+            if buf.is_empty() {
+                // Every request of the read answered: the usual last call.
+                return Ok(Decoded::Partial { consumed: 0, send_continue: false });
+            }
             if let Some(p) = fast::parse(buf, limits.header_slots()) {
                 if !p.framing && p.len <= limits.max_head && p.line_len() <= limits.max_request_line {
                     return Ok(Decoded::Request { request: plain(buf, &p), consumed: p.len });
