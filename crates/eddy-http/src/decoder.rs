@@ -353,6 +353,8 @@ mod tests {
             b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
             b"OPTIONS * HTTP/1.1\r\n\r\n",
         ];
+        let empty = Decoder::new().decode(b"", &Limits::DEFAULT);
+        assert_eq!(empty, Decoder::new().decode_slow(b"", &Limits::DEFAULT));
         for raw in heads {
             let line = raw.iter().position(|&b| b == b'\r').unwrap();
             let head = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
