@@ -284,20 +284,21 @@ impl Decoder {
 /// `start_body` decide for it too.
 #[inline(always)]
 fn plain<'b>(buf: &'b [u8], p: &fast::Parsed<'b>) -> Request<'b> {
-    Request {
-        method: Cow::Borrowed(p.method),
-        path: Cow::Borrowed(p.path),
+    let head = Head {
+        method: p.method,
+        path: p.path,
         version: p.version,
-        headers: Headers::from_block(Cow::Borrowed(p.fields(buf))),
-        body: Body::Borrowed(&[]),
-        trailers: Headers::empty(),
+        fields: p.fields(buf),
+        len: p.len,
+        framing: Framing::Empty,
         keep_alive: p.version == 1,
-        is_head: p.method == "HEAD",
         expects_continue: false,
-    }
+    };
+    borrowed(&head, &[])
 }
 
 /// A request borrowed entirely from the input.
+#[inline(always)]
 fn borrowed<'b>(head: &Head<'b>, body: &'b [u8]) -> Request<'b> {
     Request {
         method: Cow::Borrowed(head.method),
