@@ -81,28 +81,27 @@
 //! keep-alive workload, `GET / HTTP/1.1` with a Host header (40 bytes),
 //! against a baseline that only counts `\r\n\r\n` in the same bytes, as a
 //! raw C epoll server does. Two runs on the project's shared 2-core
-//! machine (2026-11-23; the same loop moves by up to 50 % between runs):
+//! machine (2026-11-23; the same loop moves by up to 40 % between runs):
 //!
 //! | per iteration | eddy-http | `\r\n\r\n` count | ratio |
 //! |---|---|---|---|
-//! | decode 1 GET | 20–30 ns | 13–19 ns | 1.5–1.6× |
-//! | decode 16 pipelined GETs | 328–333 ns (21 ns each) | 191–193 ns | 1.7× |
-//! | write 1 plaintext response | 13–21 ns | | |
-//! | decode and answer 16 pipelined GETs | 464–518 ns (29–32 ns each) | | |
-//! | httparse alone, 1 GET (reference) | 29–43 ns | | |
+//! | decode 1 GET | 15.5–18.6 ns | 11.7 ns | 1.3–1.6× |
+//! | decode 16 pipelined GETs | 260–301 ns (16–19 ns each) | 194–223 ns | 1.35× |
+//! | write 1 plaintext response | 13.0–13.6 ns | | |
+//! | decode and answer 16 pipelined GETs | 406–482 ns (25–30 ns each) | | |
+//! | httparse alone, 1 GET (reference) | 31–32 ns | | |
 //!
 //! Before the fast path (httparse for every head) the same loops took
 //! 46–52 ns for one GET and 0.82–0.90 µs for 16. In instructions
-//! (callgrind, which the machine's load does not disturb), decoding one
-//! request of a 16-request batch costs about 380, of which the fast
-//! parse is about 220 and framing, limits and building the `Request` the
-//! rest; it was about 620 with httparse (about 450 of them httparse's).
+//! (callgrind, which the machine's load does not disturb), a loop that
+//! decodes a 16-request batch and drops each request costs about 330 per
+//! request, against about 700 when every head went through httparse.
 //!
 //! Module map: `decoder` ([`Decoder`]) drives `head` parsing (`fast` or
 //! httparse, then limits and framing) and `chunked` decoding, with `scan`
-//! for the byte searches of the slow paths; `request` holds what they produce;
-//! `response` and `date` write the answers; `limits` and `error` are the
-//! knobs and the refusals.
+//! for the byte searches of the slow paths; `request` holds what they
+//! produce; `response` and `date` write the answers; `limits` and `error`
+//! are the knobs and the refusals.
 
 #![forbid(unsafe_code)]
 
