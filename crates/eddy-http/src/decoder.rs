@@ -14,9 +14,9 @@
 //! frame a body (`GET` with `Host` and the like) is answered by
 //! [`Decoder::decode`] itself, inlined into the caller; everything else
 //! goes through the state machine out of line, which decides the same
-//! way (a unit test holds the two together on both sides of each limit). A head or
-//! body that arrives in pieces is never re-parsed on each read: the
-//! decoder remembers how far it looked (a head fed one byte at a time
+//! way (a unit test holds the two together on both sides of each limit).
+//! A head or body that arrives in pieces is never re-parsed on each read:
+//! the decoder remembers how far it looked (a head fed one byte at a time
 //! costs O(n), not O(n²)), waits for a `Content-Length` body without
 //! looking at the head again, and parses the head once more when the body
 //! is all there. A chunked request allocates: its head is copied and its
