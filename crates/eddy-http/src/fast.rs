@@ -43,8 +43,7 @@ pub(crate) struct Parsed<'b> {
 impl Parsed<'_> {
     /// Length of the request line without its CRLF.
     pub(crate) fn line_len(&self) -> usize {
-        // One SP between the parts; "HTTP/1.x" is 8 bytes.
-        self.method.len() + self.path.len() + 10
+        crate::head::request_line_len(self.method, self.path)
     }
 
     /// The field block: after the request line's CRLF, to the end of the

@@ -109,6 +109,14 @@ fn parse_with_httparse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<Head
     .map(Some)
 }
 
+/// Length of a request line without its line end. Both parsers allow
+/// exactly one SP between the three parts, so it follows from method and
+/// target ("HTTP/1.x" is 8 bytes).
+#[inline(always)]
+pub(crate) fn request_line_len(method: &str, path: &str) -> usize {
+    method.len() + path.len() + 10
+}
+
 /// The checks and decisions after the syntax, shared by both parsers:
 /// limits, where the fields start, then `meta` on the field block.
 #[inline(always)]
@@ -121,9 +129,7 @@ fn finish<'b>(
     limits: &Limits,
     meta: impl FnOnce(&'b [u8]) -> Result<Meta, HttpError>,
 ) -> Result<Head<'b>, HttpError> {
-    // Both parsers allow exactly one SP between the three parts, so the
-    // line's length follows from them ("HTTP/1.x" is 8).
-    let line_len = method.len() + path.len() + 10;
+    let line_len = request_line_len(method, path);
     if line_len > limits.max_request_line {
         return Err(error::LINE_TOO_LONG);
     }
