@@ -99,8 +99,6 @@ pub struct Poll {
     /// The last wait's kernel events left no room for queued user-space
     /// readiness: the next wait reports that first.
     user_first: bool,
-    /// The resolution of `CLOCK_MONOTONIC_COARSE` (the EINTR retry's slack).
-    coarse_tick: Duration,
 }
 
 impl Poll {
@@ -122,11 +120,7 @@ impl Poll {
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
         let selector = AnySelector::new(backend)?;
         let shared = Shared { selector, user: Queue::new(), backend };
-        Ok(Poll {
-            registry: Registry { shared: Arc::new(shared) },
-            user_first: false,
-            coarse_tick: crate::sys::clock::coarse_resolution(),
-        })
+        Ok(Poll { registry: Registry { shared: Arc::new(shared) }, user_first: false })
     }
 
     /// The backend this poller waits with.
@@ -162,10 +156,12 @@ impl Poll {
                 return Ok(());
             }
         }
-        // Only an EINTR needs the start time, so read the cheap coarse clock
-        // (it lags the precise one by at most its resolution; see below).
+        // Only an EINTR needs the start time. It is the precise clock: the
+        // coarse one lags it by up to its resolution when ticks are on time,
+        // and by more when they are late (seen: over 5 ms with 4 ms ticks on
+        // a loaded VM), which would end a retried wait early.
         let start = match timeout {
-            Some(t) if !t.is_zero() => Some(crate::sys::clock::coarse_now()),
+            Some(t) if !t.is_zero() => Some(std::time::Instant::now()),
             _ => None,
         };
         let mut left = timeout;
@@ -176,11 +172,7 @@ impl Poll {
                 // The one place EINTR is retried: wait again for what is left.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     if let (Some(t), Some(start)) = (timeout, start) {
-                        // `start` is up to one coarse tick early, so the
-                        // elapsed time is overestimated by at most that
-                        // much: add it back, and the wait never ends early.
-                        let elapsed = crate::sys::clock::precise_now().saturating_sub(start);
-                        left = Some((t + self.coarse_tick).saturating_sub(elapsed));
+                        left = Some(t.saturating_sub(start.elapsed()));
                     }
                 }
                 Err(e) => return Err(e),

@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use crate::{Events, Interest, Token, Trigger};
 
-pub(crate) mod clock;
 pub(crate) mod emulated;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
