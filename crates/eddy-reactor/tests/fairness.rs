@@ -9,7 +9,9 @@
 //!   recording handler; no connection is read more than
 //!   `Config::read_budget_bytes` in one turn, and in every turn the flood is
 //!   read, the small peers that had bytes waiting (checked on the server's
-//!   own sockets before the turn) are read too.
+//!   own sockets before the turn) are read too. More than a budget of the
+//!   flood waits before every turn (seen with `peek`), so every turn tests
+//!   the cap.
 
 // The figures each test measured go to stderr (seen with --no-capture).
 #![allow(clippy::print_stderr)]
@@ -290,6 +292,21 @@ fn no_connection_is_read_past_its_budget_in_a_turn_and_waiting_peers_are_read() 
         waiting.registry().register(s, Token(i), Interest::READABLE, Trigger::Level).unwrap();
     }
 
+    // The flood's server-side socket, watched by edge on a poller of its
+    // own: each arrival is an event, after which `peek` tells how many
+    // bytes wait. Before every turn more than a budget waits for the loop, so
+    // the per-turn cap is tested in every turn whatever the scheduler does
+    // with the flood's writer thread. A fixed 1 MiB receive buffer makes
+    // room for it (autotuning grows the window only as fast as the reader
+    // reads, and this reader reads one budget a turn).
+    let flood_side = lp.state().opened[0].1.try_clone().unwrap();
+    let mut flood_watch = eddy_poll::net::TcpStream::from_std(flood_side.try_clone().unwrap()).unwrap();
+    flood_watch.set_recv_buffer_size(1 << 20).unwrap();
+    let mut flood_waiting = Poll::new().unwrap();
+    flood_waiting.registry().register(&mut flood_watch, Token(0), Interest::READABLE, Trigger::Edge).unwrap();
+    let mut peek = vec![0u8; budget + 1];
+    let mut flood_events = Events::with_capacity(1);
+
     let (flowing_tx, _flowing_rx) = mpsc::channel();
     let flood = Flood::start(flood_stream, false, flowing_tx);
     let mut events = Events::with_capacity(DIRECT_SMALL);
@@ -309,6 +326,19 @@ fn no_connection_is_read_past_its_budget_in_a_turn_and_waiting_peers_are_read() 
             for e in &events {
                 seen[e.token().0] = true;
             }
+        }
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match flood_side.peek(&mut peek) {
+                Ok(n) if n > budget => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("turn {t}: peeking at the flood: {e}"),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "turn {t}: the flood never had more than a budget waiting");
+            flood_waiting.poll(&mut flood_events, Some(left)).unwrap();
         }
 
         lp.state().turn = t;
@@ -349,7 +379,10 @@ fn no_connection_is_read_past_its_budget_in_a_turn_and_waiting_peers_are_read() 
         flood_bytes >> 20,
         sent >> 20
     );
-    // Without pressure the check proves nothing: the flood must have had
-    // more than the budget waiting in many turns.
-    assert!(flood_at_budget >= DIRECT_TURNS / 10, "the flood filled its budget in only {flood_at_budget} turns");
+    // More than a budget waited before every turn: every turn read the
+    // flood up to its budget, and no further (checked above).
+    assert_eq!(
+        flood_at_budget, DIRECT_TURNS,
+        "the flood was read {flood_turns} times, {flood_at_budget} at the full budget"
+    );
 }
