@@ -13,6 +13,14 @@
 //! calling thread *before* the loop threads are spawned (they inherit the
 //! mask), and [`Server::wait`] turns either into a graceful shutdown of
 //! every loop.
+//!
+//! Set-up before service: every fd the server needs for itself (the
+//! signalfd and its poller, each loop's epoll, waker and timers) is made
+//! before any loop accepts. A loop that accepted at once could take the
+//! last fds of a process with a low limit under a flood of connections,
+//! and a set-up that came after would fail with `EMFILE` and end the
+//! server. So each loop thread sets up, reports, and waits for the word
+//! to run, which comes when every loop is ready.
 
 use std::io;
 use std::net::SocketAddr;
@@ -74,7 +82,9 @@ pub struct Server<H: Handler> {
     handles: Vec<LoopHandle<H>>,
     threads: Vec<JoinHandle<io::Result<Stats>>>,
     local_addr: SocketAddr,
-    handle_signals: bool,
+    /// With `handle_signals`: SIGINT and SIGTERM, and a poller waiting on
+    /// them (made before the loops run: see the module docs).
+    signals: Option<(Poll, Signals)>,
 }
 
 fn listeners(cfg: &ServerConfig) -> io::Result<Vec<TcpListener>> {
@@ -116,18 +126,27 @@ impl<H: Handler> Server<H> {
         I: Fn(usize) -> io::Result<EventLoop<H>> + Send + Sync + 'static,
         F: FnMut(&mut H::State, SocketAddr) -> Option<H> + Clone + Send + 'static,
     {
-        if cfg.handle_signals {
+        let signals = if cfg.handle_signals {
             // Before any thread exists: they all inherit the mask.
             signal::block(&[Signal::INT, Signal::TERM])?;
-        }
+            let poll = Poll::new()?;
+            let mut signals = Signals::new(&[Signal::INT, Signal::TERM])?;
+            poll.registry().register(&mut signals, Token(0), Interest::READABLE, Trigger::Level)?;
+            Some((poll, signals))
+        } else {
+            None
+        };
         let listeners = listeners(cfg)?;
         let local_addr = listeners[0].local_addr()?;
         let exclusive = cfg.mode == ListenerMode::Exclusive;
         let init = std::sync::Arc::new(init);
         let (tx, rx) = mpsc::channel();
         let mut threads = Vec::new();
+        let mut go = Vec::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             let (init, factory, tx) = (std::sync::Arc::clone(&init), factory.clone(), tx.clone());
+            let (go_tx, go_rx) = mpsc::channel::<()>();
+            go.push(go_tx);
             let thread = std::thread::Builder::new().name(format!("eddy-loop-{i}")).spawn(move || {
                 let setup = (|| {
                     let mut lp = init(i)?;
@@ -138,7 +157,11 @@ impl<H: Handler> Server<H> {
                 match setup {
                     Ok((mut lp, handle)) => {
                         let _ = tx.send(Ok((i, handle)));
-                        lp.run()?;
+                        // Every loop is set up (or the server gave up:
+                        // the sender is gone, and this loop never runs).
+                        if go_rx.recv().is_ok() {
+                            lp.run()?;
+                        }
                         Ok(lp.stats())
                     }
                     Err(e) => {
@@ -159,7 +182,10 @@ impl<H: Handler> Server<H> {
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| io::Error::other("a loop failed to start"))?;
-        Ok(Server { handles, threads, local_addr, handle_signals: cfg.handle_signals })
+        for g in go {
+            let _ = g.send(());
+        }
+        Ok(Server { handles, threads, local_addr, signals })
     }
 
     /// The address the loops listen on (the port chosen, for port 0).
@@ -186,11 +212,8 @@ impl<H: Handler> Server<H> {
     /// # Errors
     ///
     /// A loop failed, or the signalfd could not be read.
-    pub fn wait(self) -> io::Result<Vec<Stats>> {
-        if self.handle_signals {
-            let mut poll = Poll::new()?;
-            let mut signals = Signals::new(&[Signal::INT, Signal::TERM])?;
-            poll.registry().register(&mut signals, Token(0), Interest::READABLE, Trigger::Level)?;
+    pub fn wait(mut self) -> io::Result<Vec<Stats>> {
+        if let Some((mut poll, signals)) = self.signals.take() {
             let mut events = Events::with_capacity(4);
             loop {
                 if let Ok(sig) = signals.receive() {

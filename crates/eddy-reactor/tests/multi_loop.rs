@@ -167,3 +167,61 @@ fn shutdown_and_join_end_every_loop_even_with_connections_open() {
         assert_eq!(err.kind(), ErrorKind::ConnectionReset);
     }
 }
+
+/// No loop serves before every loop is set up, so a server whose set-up
+/// fails serves nothing: here loop 1's set-up fails after a connection is
+/// queued on the shared listener, while loop 0 is ready. `start` returns
+/// the error, loop 0's thread ends without accepting (its factory is
+/// dropped unused: the channel disconnects), and the queued connection is
+/// closed with the listener.
+#[test]
+fn a_loop_that_fails_to_set_up_leaves_no_loop_serving() {
+    // Exclusive mode on a port chosen first: one listener, bound before
+    // the loop threads start, so a connection can wait in its queue.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let cfg = ServerConfig {
+        threads: LOOPS,
+        mode: ListenerMode::Exclusive,
+        handle_signals: false,
+        ..ServerConfig::new(addr)
+    };
+    let (accepted_tx, accepted_rx) = mpsc::channel::<()>();
+    let (in_setup_tx, in_setup_rx) = mpsc::channel::<()>();
+    let (fail_tx, fail_rx) = mpsc::channel::<()>();
+    let fail_rx = std::sync::Mutex::new(fail_rx);
+    let starter = std::thread::spawn(move || {
+        let init = move |i: usize| {
+            if i == 1 {
+                in_setup_tx.send(()).unwrap();
+                fail_rx.lock().unwrap().recv().unwrap();
+                return Err(std::io::Error::other("loop 1 cannot be set up"));
+            }
+            EventLoop::new(Config::default(), ())
+        };
+        let factory = move |_: &mut (), _| {
+            let _ = accepted_tx.send(());
+            Some(Echo)
+        };
+        Server::start(&cfg, init, factory).map(|_| ())
+    });
+
+    in_setup_rx.recv_timeout(Duration::from_secs(10)).expect("loop 1 starts its set-up");
+    let mut queued = client(addr);
+    fail_tx.send(()).unwrap();
+    let err = starter.join().unwrap().expect_err("start reports the failed set-up");
+    assert!(err.to_string().contains("loop 1 cannot be set up"), "{err}");
+    match accepted_rx.recv_timeout(Duration::from_secs(10)) {
+        Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        Ok(()) => panic!("a loop accepted a connection although the server failed to start"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("loop 0 is still alive 10 s after the failed start"),
+    }
+    // Nobody accepted it; the listener closed under it: reset (or EOF).
+    queued.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut b = [0u8; 1];
+    match queued.read(&mut b) {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("the queued connection: {other:?}"),
+    }
+}
