@@ -278,7 +278,14 @@ fn out_of_fds_it_neither_spins_nor_dies_and_recovers() {
     assert!(cpu.as_secs_f64() < MAX_CPU_SHARE * wall.as_secs_f64(), "the server burned {cpu:?} of CPU in {wall:?}");
     // Read after the window, when no shed (which frees the spare for an
     // instant) can be under way.
-    assert_eq!(eddy.open_fds_below(NOFILE), NOFILE as usize, "the server is out of fds (all {NOFILE} taken)");
+    let state = std::fs::read_to_string(eddy.proc_path("status")).unwrap_or_default();
+    let state = state.lines().find(|l| l.starts_with("State:")).unwrap_or("State: gone").to_string();
+    assert_eq!(
+        eddy.open_fds_below(NOFILE),
+        NOFILE as usize,
+        "the server is out of fds (all {NOFILE} taken); {state}; log: {:#?}",
+        eddy.log()
+    );
 
     // Every peer either was closed (EOF or reset) or is served.
     let (mut shed, mut served) = (0, 0);
