@@ -15,7 +15,7 @@
 //! every loop.
 //!
 //! Set-up before service: every fd the server needs for itself (the
-//! signalfd and its poller, each loop's epoll, waker and timers) is made
+//! signalfd and its poller, each loop's epoll, waker and spare fd) is made
 //! before any loop accepts. A loop that accepted at once could take the
 //! last fds of a process with a low limit under a flood of connections,
 //! and a set-up that came after would fail with `EMFILE` and end the
