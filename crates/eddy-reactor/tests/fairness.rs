@@ -299,11 +299,10 @@ fn no_connection_is_read_past_its_budget_in_a_turn_and_waiting_peers_are_read() 
     // with the flood's writer thread. A fixed 1 MiB receive buffer makes
     // room for it (autotuning grows the window only as fast as the reader
     // reads, and this reader reads one budget a turn).
-    let flood_side = lp.state().opened[0].1.try_clone().unwrap();
-    let mut flood_watch = eddy_poll::net::TcpStream::from_std(flood_side.try_clone().unwrap()).unwrap();
-    flood_watch.set_recv_buffer_size(1 << 20).unwrap();
+    let mut flood_side = eddy_poll::net::TcpStream::from_std(lp.state().opened[0].1.try_clone().unwrap()).unwrap();
+    flood_side.set_recv_buffer_size(1 << 20).unwrap();
     let mut flood_waiting = Poll::new().unwrap();
-    flood_waiting.registry().register(&mut flood_watch, Token(0), Interest::READABLE, Trigger::Edge).unwrap();
+    flood_waiting.registry().register(&mut flood_side, Token(0), Interest::READABLE, Trigger::Edge).unwrap();
     let mut peek = vec![0u8; budget + 1];
     let mut flood_events = Events::with_capacity(1);
 
