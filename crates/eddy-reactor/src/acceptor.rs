@@ -1,9 +1,11 @@
-//! [`Acceptor`]: the concrete handler of a listening socket.
+//! [`Acceptor`]: the concrete handler of a listening socket, and the
+//! reactor's accept loop.
 //!
 //! On readiness it accepts until `WouldBlock`, at most
-//! `Config::accept_budget` connections per turn (the rest are accepted next
-//! turn, before the loop blocks: an edge-triggered listener would not
-//! report them again).
+//! `Config::accept_budget` connections per turn (the rest are accepted in
+//! the next turn's run phase, before the loop blocks: an edge-triggered
+//! listener would not report them again). Each accepted connection gets the
+//! handler the listener's factory makes (`None` closes it at once).
 //!
 //! Out of file descriptors (`EMFILE`, `ENFILE`, also `ENOBUFS`/`ENOMEM`):
 //! the kernel keeps the connection queued and the listener readable, so a
@@ -20,6 +22,11 @@ use std::io;
 
 use eddy_poll::net::TcpListener;
 
+use crate::handler::Handler;
+use crate::io::nonblocking;
+use crate::loop_core::{self, Kind, LoopCore, Timer};
+use crate::reactor::{Origin, Reactor};
+
 /// What an accept error calls for.
 pub(crate) enum AcceptError {
     /// The connection went away while queued (`ECONNABORTED`, `EPROTO`, ...):
@@ -33,9 +40,7 @@ pub(crate) enum AcceptError {
 
 pub(crate) fn classify(e: &io::Error) -> AcceptError {
     match e.raw_os_error() {
-        Some(libc_errno::ECONNABORTED | libc_errno::EPROTO | libc_errno::EPERM | libc_errno::EINTR) => {
-            AcceptError::Transient
-        }
+        Some(libc_errno::ECONNABORTED | libc_errno::EPROTO | libc_errno::EPERM) => AcceptError::Transient,
         Some(libc_errno::EMFILE | libc_errno::ENFILE | libc_errno::ENOBUFS | libc_errno::ENOMEM) => {
             AcceptError::Exhausted
         }
@@ -46,7 +51,6 @@ pub(crate) fn classify(e: &io::Error) -> AcceptError {
 /// errno values (Linux), named without pulling libc into this crate.
 mod libc_errno {
     pub(super) const EPERM: i32 = 1;
-    pub(super) const EINTR: i32 = 4;
     pub(super) const ENOMEM: i32 = 12;
     pub(super) const ENFILE: i32 = 23;
     pub(super) const EMFILE: i32 = 24;
@@ -79,11 +83,21 @@ pub(crate) struct Acceptor<F> {
     pub(crate) paused: bool,
     /// More connections may be queued: accept next turn without an event.
     pub(crate) ready: bool,
+    /// The turn (low 32 bits) it last accepted in: one budget per turn.
+    accepted_turn: u32,
 }
 
 impl<F> Acceptor<F> {
     pub(crate) fn new(listener: TcpListener, factory: F) -> Acceptor<F> {
-        Acceptor { listener, factory, spare: open_spare(), exhausted: false, paused: false, ready: false }
+        Acceptor {
+            listener,
+            factory,
+            spare: open_spare(),
+            exhausted: false,
+            paused: false,
+            ready: false,
+            accepted_turn: 0,
+        }
     }
 
     /// Out of fds: uses the spare to accept one queued connection and close
@@ -95,10 +109,10 @@ impl<F> Acceptor<F> {
         }
         let Some(spare) = self.spare.take() else { return Shed::NoSpare };
         drop(spare);
-        let accepted = self.listener.accept();
+        let accepted = nonblocking(|| self.listener.accept());
         // Out of fds, accept fails with EMFILE whether or not a connection
         // is queued; only with the spare's fd free does it say which.
-        let empty = matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        let empty = matches!(&accepted, Ok(None));
         // The excess connection (if any) is closed at once, freeing the fd
         // the spare is reopened in.
         drop(accepted);
@@ -124,4 +138,87 @@ impl<F> Acceptor<F> {
 
 fn open_spare() -> Option<File> {
     File::open("/dev/null").ok()
+}
+
+impl<H: Handler> Reactor<H> {
+    /// Listener `i` is readable.
+    pub(crate) fn on_listener_event(&mut self, core: &mut LoopCore, i: usize) {
+        self.accept(core, i);
+    }
+
+    /// The run phase: listeners with more queued than their last budget,
+    /// unless they accepted this turn already.
+    pub(crate) fn accept_backlog(&mut self, core: &mut LoopCore) {
+        let turn = core.turns as u32;
+        for i in 0..self.acceptors.len() {
+            if self.acceptors[i].as_ref().is_some_and(|a| a.ready && !a.paused && a.accepted_turn != turn) {
+                self.accept(core, i);
+            }
+        }
+    }
+
+    /// Accepts on listener `i`, up to the budget.
+    pub(crate) fn accept(&mut self, core: &mut LoopCore, i: usize) {
+        let budget = self.parts.cfg.accept_budget;
+        if let Some(Some(acc)) = self.acceptors.get_mut(i) {
+            acc.accepted_turn = core.turns as u32;
+        }
+        for _ in 0..budget {
+            let Some(Some(acc)) = self.acceptors.get_mut(i) else { return };
+            acc.ready = false;
+            if acc.paused {
+                return;
+            }
+            match nonblocking(|| acc.listener.accept()) {
+                Ok(Some((stream, peer))) => {
+                    acc.recovered();
+                    if let Some(handler) = (acc.factory)(&mut self.parts.state, peer) {
+                        self.open(core, stream, handler, Origin::Accepted);
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => match classify(&e) {
+                    AcceptError::Transient => {}
+                    AcceptError::Exhausted => {
+                        if !acc.exhausted {
+                            self.parts.stats.fd_exhaustion_episodes += 1;
+                        }
+                        match acc.shed_one() {
+                            Shed::One => self.parts.stats.shed += 1,
+                            Shed::QueueEmpty => return,
+                            Shed::NoSpare => {
+                                self.pause_accepting(core, i);
+                                return;
+                            }
+                        }
+                    }
+                    AcceptError::Other => {
+                        tracing::error!("accept failed: {e}; retrying shortly");
+                        self.pause_accepting(core, i);
+                        return;
+                    }
+                },
+            }
+        }
+        // Budget spent: more may be queued, and an edge will not say so.
+        if let Some(Some(acc)) = self.acceptors.get_mut(i) {
+            acc.ready = true;
+        }
+    }
+
+    fn pause_accepting(&mut self, core: &mut LoopCore, i: usize) {
+        if let Some(Some(acc)) = self.acceptors.get_mut(i) {
+            acc.paused = true;
+            let retry = self.parts.cfg.accept_retry;
+            core.set_timer(retry, Timer { token: loop_core::token(Kind::LISTENER, i as u32, 0), data: 0 });
+        }
+    }
+
+    /// The retry timer of a paused listener fired.
+    pub(crate) fn resume_accepting(&mut self, i: usize) {
+        if let Some(Some(acc)) = self.acceptors.get_mut(i) {
+            acc.paused = false;
+            acc.ready = true;
+        }
+    }
 }

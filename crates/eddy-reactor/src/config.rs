@@ -28,6 +28,11 @@ pub struct Config {
     pub read_budget_reads: u32,
     /// Connections accepted per listener per turn. Default 64.
     pub accept_budget: u32,
+    /// The budget of the run phase of each client of the loop core added
+    /// with [`EventLoop::add_client`](crate::EventLoop::add_client) (tasks
+    /// polled, fibers resumed, per turn); the reactor's connections have
+    /// their own read budgets above. Default 64.
+    pub client_budget: u32,
     /// Backpressure: when a connection's queued output reaches this, the
     /// loop stops reading from it (and never reads more than the room
     /// left). Default 256 KiB.
@@ -68,6 +73,7 @@ impl Default for Config {
             read_budget_bytes: 64 * 1024,
             read_budget_reads: 4,
             accept_budget: 64,
+            client_budget: 64,
             high_watermark: 256 * 1024,
             low_watermark: 64 * 1024,
             idle_timeout: None,

@@ -1,162 +1,43 @@
-//! [`EventLoop`]: the reactor. One turn reads like its specification:
+//! [`EventLoop`]: the reactor. It is the loop core ([`LoopCore`]: poller,
+//! clock, wheel, waker) with its clients: the Reactor's connections and
+//! listeners (`Reactor<H>`, a typed field: no virtual call on the hot path)
+//! and any others added with [`EventLoop::add_client`] (an async executor,
+//! a fiber scheduler, a test's counter). One turn reads like its
+//! specification:
 //!
 //! ```text
-//! turn = update the clock      (one clock read)
-//!      → run due timers        (the wheel: timeouts, user timers, loop timers)
-//!      → apply interest changes (level mode only: one reregister per changed connection)
-//!      → poll                  (timeout: 0 if work is ready, else until the next timer)
-//!      → dispatch              (ready list, then events: accept, read, handle, write)
-//!      → run deferred closes   (on_close of the connections that ended this turn)
+//! turn = update the clock        (one clock read)
+//!      → run due timers          (the wheel, each timer to the client of its token's kind)
+//!      → apply interest changes  (level mode only: one reregister per changed connection)
+//!      → poll                    (timeout: 0 if a client has work, else until the next timer)
+//!      → dispatch events         (by token kind: accept, read, handle, write; the waker: the inbox)
+//!      → run runnable work       (each client, budgeted: the reactor's left-over reads and
+//!                                 accepts; woken tasks and ready fibers when those exist)
+//!      → run deferred closes     (on_close of the connections that ended this turn)
 //! ```
 //!
-//! Invariants:
-//! - a connection's slot and fd are released the moment it ends; its
-//!   handler's `on_close` runs at the end of the turn. An event or timer of
-//!   an ended connection names a stale [`ConnId`] and is dropped (counted in
-//!   [`Stats::stale_events`]), never delivered to the slot's next occupant;
-//! - the loop blocks only when no connection or listener has work left over
-//!   from the previous turn (the ready list is empty);
-//! - on epoll, the steady state makes no `epoll_ctl`: connections are
-//!   registered once, edge-triggered for both directions.
+//! The phases and the token space are described in `loop_core.rs`; what
+//! the reactor does in each, in `reactor.rs`.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use eddy_poll::net::{TcpListener, TcpStream};
-use eddy_poll::signal::{Signal, Signals};
-use eddy_poll::{Events, Interest, Poll, Registry, Token, Trigger};
+use eddy_poll::net::TcpListener;
+use eddy_poll::{Interest, Poll, Registry, Token};
 
 use crate::acceptor::Acceptor;
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::{Core, flag};
 use crate::handle::{Inbox, LoopHandle};
-use crate::handler::{CloseReason, Handler};
-use crate::slab::{ConnId, Slab};
-use crate::wheel::{TimerKey, Wheel};
+use crate::handler::Handler;
+use crate::loop_core::{self, Client, Io, Kind, LoopCore, WAKER};
+use crate::reactor::{Reactor, Stats};
+use crate::slab::ConnId;
 
-/// The loop's own tokens (connection tokens are at or above `1 << 32`).
-pub(crate) const WAKER: Token = Token(0);
-pub(crate) const SIGNALS: Token = Token(1);
-/// Listener `i` has token `LISTENER_BASE + i`.
-pub(crate) const LISTENER_BASE: usize = 16;
-
-/// What a timer of the wheel stands for.
-#[derive(Debug)]
-pub(crate) enum TimerEntry {
-    /// A connection's timeouts, linger or connect deadline.
-    Housekeeping(ConnId),
-    /// A timer set by a handler.
-    User(ConnId, u64),
-    /// A loop timer ([`EventLoop::every`]).
-    Loop(usize),
-    /// Resume accepting on listener `i` after a back-off.
-    AcceptRetry(usize),
-    /// The graceful shutdown's deadline.
-    Shutdown,
-}
-
-/// Counters of one loop, for tests and monitoring.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Connections open now.
-    pub live: usize,
-    /// Connections accepted.
-    pub accepted: u64,
-    /// Connections opened by [`EventLoop::connect`].
-    pub connected: u64,
-    /// Connections ended.
-    pub closed: u64,
-    /// Events and timers that named an ended connection and were dropped.
-    pub stale_events: u64,
-    /// Out-of-fds episodes of the acceptors.
-    pub fd_exhaustion_episodes: u64,
-    /// Excess connections accepted and closed at once during those
-    /// episodes.
-    pub shed: u64,
-    /// The most output one connection ever had queued after a flush.
-    pub max_queued: usize,
-    /// Times reading was paused because output reached the high watermark.
-    pub backpressure_pauses: u64,
-    /// Waits made (turns).
-    pub turns: u64,
-    /// Timers pending in the wheel now (connection timeouts, handler timers,
-    /// loop timers).
-    pub timers: usize,
-}
-
-/// A handler factory of a listener.
-pub(crate) type Factory<H> = Box<dyn FnMut(&mut <H as Handler>::State, SocketAddr) -> Option<H>>;
-/// A loop timer's callback.
-type LoopTimer<H> = Box<dyn FnMut(&mut <H as Handler>::State, Instant)>;
-
-/// The per-connection timeouts of the configuration, in whole ticks
-/// (rounded up), computed once.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Timeouts {
-    pub(crate) idle: Option<u64>,
-    pub(crate) read: Option<u64>,
-    pub(crate) write: Option<u64>,
-}
-
-impl Timeouts {
-    fn of(cfg: &Config) -> Timeouts {
-        let t = |d: Option<Duration>| d.map(crate::clock::ticks_up);
-        Timeouts { idle: t(cfg.idle_timeout), read: t(cfg.read_timeout), write: t(cfg.write_timeout) }
-    }
-}
-
-/// The parts of the loop a handler call may touch (all but the connection
-/// slab, which holds the handler being called, and the read buffer, which
-/// holds its input).
-pub(crate) struct Parts<H: Handler> {
-    pub(crate) cfg: Config,
-    /// `cfg`'s timeouts in ticks.
-    pub(crate) timeouts: Timeouts,
-    pub(crate) registry: Registry,
-    pub(crate) clock: Clock,
-    pub(crate) wheel: Wheel<TimerEntry>,
-    /// Staging buffer: the output of the connection being dispatched, when
-    /// it has none queued. Empty between dispatches.
-    pub(crate) wbuf: Vec<u8>,
-    /// Connections to service next turn without waiting for an event.
-    pub(crate) ready: Vec<ConnId>,
-    /// Level mode: connections whose registered interest may be stale.
-    pub(crate) dirty: Vec<ConnId>,
-    pub(crate) state: H::State,
-    pub(crate) stats: Stats,
-}
-
-impl<H: Handler> Parts<H> {
-    pub(crate) fn mark_ready(&mut self, core: &mut Core, id: ConnId) {
-        if !core.has(flag::READY) {
-            core.flags |= flag::READY;
-            self.ready.push(id);
-        }
-    }
-
-    pub(crate) fn mark_dirty(&mut self, core: &mut Core, id: ConnId) {
-        if !self.cfg.edge() && !core.has(flag::DIRTY) {
-            core.flags |= flag::DIRTY;
-            self.dirty.push(id);
-        }
-    }
-
-    pub(crate) fn set_timer(&mut self, after: Duration, entry: TimerEntry) -> TimerKey {
-        let at = self.clock.deadline(after);
-        self.wheel.insert(at, entry)
-    }
-}
-
-/// What ended during a turn, for the deferred-close phase.
-pub(crate) enum Ended<H> {
-    Closed(H, CloseReason),
-    ConnectFailed(H, io::Error),
-}
-
-/// The reactor: owns the demultiplexer, the connections and their handlers
-/// (of type `H`), the listeners and the timers, and runs them turn by turn.
+/// The reactor: owns the loop core (the demultiplexer, the clock, the
+/// timers), the connections and their handlers (of type `H`), the
+/// listeners, and any other clients of the core, and runs them turn by
+/// turn.
 ///
 /// # Examples
 ///
@@ -179,20 +60,11 @@ pub(crate) enum Ended<H> {
 /// # std::io::Result::Ok(())
 /// ```
 pub struct EventLoop<H: Handler> {
-    pub(crate) poll: Poll,
-    /// `None` only while a dispatch iterates it.
-    pub(crate) events: Option<Events>,
-    pub(crate) slab: Slab<crate::Entry<H>>,
-    /// Every read lands here first.
-    pub(crate) rbuf: Vec<u8>,
-    pub(crate) acceptors: Vec<Option<Acceptor<Factory<H>>>>,
-    pub(crate) parts: Parts<H>,
-    pub(crate) ended: Vec<Ended<H>>,
-    pub(crate) inbox: Option<Inbox<H>>,
-    pub(crate) signals: Option<Signals>,
-    timers: Vec<(Duration, LoopTimer<H>)>,
-    /// Set when a graceful shutdown began.
-    pub(crate) stopping: bool,
+    core: LoopCore,
+    reactor: Reactor<H>,
+    /// Clients added with `add_client`, by kind (`Kind::FIRST_CLIENT` on).
+    clients: Vec<Box<dyn Client>>,
+    inbox: Option<Inbox<H>>,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -202,32 +74,8 @@ impl<H: Handler> EventLoop<H> {
     ///
     /// The poller could not be created (out of fds).
     pub fn new(cfg: Config, state: H::State) -> io::Result<EventLoop<H>> {
-        let poll = Poll::with_backend(cfg.backend)?;
-        let parts = Parts {
-            timeouts: Timeouts::of(&cfg),
-            registry: poll.registry().clone(),
-            clock: Clock::new(),
-            wheel: Wheel::new(),
-            wbuf: Vec::with_capacity(cfg.read_buffer),
-            ready: Vec::new(),
-            dirty: Vec::new(),
-            state,
-            stats: Stats::default(),
-            cfg,
-        };
-        Ok(EventLoop {
-            events: Some(Events::with_capacity(parts.cfg.events)),
-            rbuf: vec![0; parts.cfg.read_buffer.max(1)],
-            poll,
-            slab: Slab::new(),
-            acceptors: Vec::new(),
-            parts,
-            ended: Vec::new(),
-            inbox: None,
-            signals: None,
-            timers: Vec::new(),
-            stopping: false,
-        })
+        let core = LoopCore::new(Poll::with_backend(cfg.backend)?, cfg.events);
+        Ok(EventLoop { core, reactor: Reactor::new(cfg, state), clients: Vec::new(), inbox: None })
     }
 
     /// Binds `addr` and accepts connections on it, making each one's
@@ -257,14 +105,15 @@ impl<H: Handler> EventLoop<H> {
         F: FnMut(&mut H::State, SocketAddr) -> Option<H> + 'static,
     {
         let addr = listener.local_addr()?;
-        let token = Token(LISTENER_BASE + self.acceptors.len());
-        let trigger = if self.parts.cfg.edge() { Trigger::Edge } else { Trigger::Level };
+        let index = self.reactor.acceptors.len() as u32;
+        let token = loop_core::token(Kind::LISTENER, index, 0);
+        let trigger = self.reactor.trigger();
         if exclusive {
-            self.parts.registry.register_exclusive(&listener, token, Interest::READABLE, trigger)?;
+            self.core.registry.register_exclusive(&listener, token, Interest::READABLE, trigger)?;
         } else {
-            self.parts.registry.register(&mut listener, token, Interest::READABLE, trigger)?;
+            self.core.registry.register(&mut listener, token, Interest::READABLE, trigger)?;
         }
-        self.acceptors.push(Some(Acceptor::new(listener, Box::new(factory))));
+        self.reactor.acceptors.push(Some(Acceptor::new(listener, Box::new(factory))));
         Ok(addr)
     }
 
@@ -276,10 +125,7 @@ impl<H: Handler> EventLoop<H> {
     ///
     /// The signalfd could not be created.
     pub fn handle_signals(&mut self) -> io::Result<()> {
-        let mut signals = Signals::new(&[Signal::INT, Signal::TERM])?;
-        self.parts.registry.register(&mut signals, SIGNALS, Interest::READABLE, Trigger::Level)?;
-        self.signals = Some(signals);
-        Ok(())
+        self.reactor.handle_signals(&mut self.core)
     }
 
     /// A handle other threads use to run closures on this loop.
@@ -289,7 +135,7 @@ impl<H: Handler> EventLoop<H> {
     /// The waker could not be registered.
     pub fn handle(&mut self) -> io::Result<LoopHandle<H>> {
         if self.inbox.is_none() {
-            self.inbox = Some(Inbox::new(&self.parts.registry, WAKER)?);
+            self.inbox = Some(Inbox::new(self.core.waker()?));
         }
         match &self.inbox {
             Some(inbox) => Ok(inbox.handle()),
@@ -297,38 +143,63 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
+    /// Adds a client of the loop core: it gets the I/O events and timers
+    /// whose tokens carry the returned kind (make them with
+    /// [`loop_core::token`](crate::loop_core::token)), and its phases run
+    /// in every turn after the reactor's.
+    ///
+    /// # Errors
+    ///
+    /// Every kind is taken (there are `Kind::COUNT - Kind::FIRST_CLIENT`).
+    pub fn add_client(&mut self, client: Box<dyn Client>) -> io::Result<Kind> {
+        let n = Kind::FIRST_CLIENT.number() as usize + self.clients.len();
+        let kind =
+            Kind::from_number(n as u8).ok_or_else(|| io::Error::other("every client kind of the loop is taken"))?;
+        self.clients.push(client);
+        Ok(kind)
+    }
+
+    /// The loop core: its registry, clock and timers, for a client's
+    /// set-up outside a turn.
+    pub fn core(&mut self) -> &mut LoopCore {
+        &mut self.core
+    }
+
     /// Calls `f` every `period` (the first time one period from now), with
     /// the shared state and the loop's time. Loop timers keep the loop
     /// alive; they run until the loop ends.
     pub fn every(&mut self, period: Duration, f: impl FnMut(&mut H::State, Instant) + 'static) {
-        let index = self.timers.len();
-        self.timers.push((period, Box::new(f)));
-        self.parts.set_timer(period, TimerEntry::Loop(index));
+        self.reactor.every(&mut self.core, period, Box::new(f));
     }
 
     /// The shared state.
     pub fn state(&mut self) -> &mut H::State {
-        &mut self.parts.state
+        &mut self.reactor.parts.state
     }
 
     /// The loop's counters.
     pub fn stats(&self) -> Stats {
-        Stats { live: self.slab.len(), timers: self.parts.wheel.len(), ..self.parts.stats }
+        Stats {
+            live: self.reactor.slab.len(),
+            timers: self.core.timers(),
+            turns: self.core.turns(),
+            ..self.reactor.parts.stats
+        }
     }
 
     /// The loop's configuration.
     pub fn config(&self) -> &Config {
-        &self.parts.cfg
+        &self.reactor.parts.cfg
     }
 
     /// The registry of the loop's poller.
     pub fn registry(&self) -> &Registry {
-        &self.parts.registry
+        self.core.registry()
     }
 
     /// Whether a shutdown began and every connection has ended.
     pub fn is_finished(&self) -> bool {
-        self.stopping && self.slab.len() == 0
+        self.reactor.is_finished()
     }
 
     /// Runs turns until a graceful shutdown finishes.
@@ -349,11 +220,13 @@ impl<H: Handler> EventLoop<H> {
     ///
     /// The poller failed.
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
-        self.parts.clock.update();
-        self.run_timers();
+        self.core.clock.update();
+        self.run_due_timers();
         self.apply_interest_changes();
-        self.wait(max_wait)?;
-        self.dispatch();
+        let busy = self.has_work();
+        self.core.wait(busy, max_wait)?;
+        self.dispatch_events();
+        self.run_runnable_work();
         self.run_deferred_closes();
         Ok(())
     }
@@ -363,119 +236,7 @@ impl<H: Handler> EventLoop<H> {
     /// connections are aborted when `Config::shutdown_timeout` passes. Then
     /// [`run`](Self::run) returns.
     pub fn shutdown(&mut self) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        self.acceptors.clear();
-        let timeout = self.parts.cfg.shutdown_timeout;
-        self.parts.set_timer(timeout, TimerEntry::Shutdown);
-        for id in self.slab.ids() {
-            self.call(id, |h, conn| h.on_shutdown(conn));
-        }
-    }
-
-    fn run_timers(&mut self) {
-        let now = self.parts.clock.tick();
-        while let Some((_, entry)) = self.parts.wheel.poll_expired(now) {
-            match entry {
-                TimerEntry::Housekeeping(id) => self.housekeeping(id),
-                TimerEntry::User(id, n) => self.call(id, |h, conn| h.on_timer(conn, n)),
-                TimerEntry::Loop(i) => {
-                    let now = self.parts.clock.now();
-                    if let Some((period, f)) = self.timers.get_mut(i) {
-                        f(&mut self.parts.state, now);
-                        let period = *period;
-                        self.parts.set_timer(period, TimerEntry::Loop(i));
-                    }
-                }
-                TimerEntry::AcceptRetry(i) => {
-                    if let Some(Some(acc)) = self.acceptors.get_mut(i) {
-                        acc.paused = false;
-                        acc.ready = true;
-                    }
-                }
-                TimerEntry::Shutdown => {
-                    for id in self.slab.ids() {
-                        self.finish(id, CloseReason::Shutdown);
-                    }
-                }
-            }
-        }
-    }
-
-    fn apply_interest_changes(&mut self) {
-        let mut dirty = std::mem::take(&mut self.parts.dirty);
-        for id in dirty.drain(..) {
-            let Some(entry) = self.slab.get_mut(id) else { continue };
-            let core = &mut entry.core;
-            core.flags &= !flag::DIRTY;
-            let read = !core.has(flag::PAUSED | flag::USER_PAUSED | flag::READ_CLOSED)
-                || (core.has(flag::CLOSING) && !core.has(flag::READ_CLOSED));
-            let write = core.has_queue() || core.has(flag::CONNECTING);
-            let wanted = (read, write);
-            let current = (core.has(flag::WANT_READ), core.has(flag::WANT_WRITE));
-            if wanted == current {
-                continue;
-            }
-            let interest = match wanted {
-                (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
-                (true, false) => Some(Interest::READABLE),
-                (false, true) => Some(Interest::WRITABLE),
-                (false, false) => None,
-            };
-            let reg = &self.parts.registry;
-            let result = match (interest, current != (false, false)) {
-                (Some(i), true) => reg.reregister(&mut core.stream, id.token(), i, Trigger::Level),
-                (Some(i), false) => reg.register(&mut core.stream, id.token(), i, Trigger::Level),
-                (None, _) => reg.deregister(&mut core.stream),
-            };
-            match result {
-                Ok(()) => {
-                    core.flags &= !(flag::WANT_READ | flag::WANT_WRITE);
-                    core.flags |= if read { flag::WANT_READ } else { 0 } | if write { flag::WANT_WRITE } else { 0 };
-                }
-                Err(e) => self.finish(id, CloseReason::Error(e)),
-            }
-        }
-        // Keep the list's allocation for the next turn.
-        if self.parts.dirty.is_empty() {
-            self.parts.dirty = dirty;
-        }
-    }
-
-    fn has_ready_work(&self) -> bool {
-        !self.parts.ready.is_empty() || self.acceptors.iter().flatten().any(|a| a.ready && !a.paused)
-    }
-
-    fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
-        let timeout = if self.has_ready_work() || self.is_finished() {
-            // A finished loop (its last connection ended by a timer of this
-            // turn) must not block: `run` returns after this turn.
-            Some(Duration::ZERO)
-        } else {
-            let next = self.parts.wheel.next_deadline().map(|t| self.parts.clock.until(t));
-            match (next, max_wait) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        };
-        let Some(events) = self.events.as_mut() else { return Ok(()) };
-        self.poll.poll(events, timeout)?;
-        self.parts.stats.turns += 1;
-        // The events happened during the wait: stamp them with its end.
-        self.parts.clock.update();
-        Ok(())
-    }
-
-    fn run_deferred_closes(&mut self) {
-        for ended in std::mem::take(&mut self.ended) {
-            let mut cx = crate::conn::Closed { parts: &mut self.parts };
-            match ended {
-                Ended::Closed(h, reason) => h.on_close(&mut cx, reason),
-                Ended::ConnectFailed(h, e) => h.on_connect_failed(&mut cx, e),
-            }
-        }
+        self.reactor.shutdown(&mut self.core);
     }
 
     /// Starts a connection to `addr` whose protocol is `handler`: it gets
@@ -484,61 +245,84 @@ impl<H: Handler> EventLoop<H> {
     /// than `timeout`. Returns the connection's id, or `None` when it
     /// failed at once (the handler was told, at the end of the turn).
     pub fn connect(&mut self, addr: SocketAddr, timeout: Option<Duration>, handler: H) -> Option<ConnId> {
-        match TcpStream::connect(addr) {
-            Ok(stream) => self.open(stream, handler, true, timeout),
-            Err(e) => {
-                self.ended.push(Ended::ConnectFailed(handler, e));
-                None
+        self.reactor.connect(&mut self.core, addr, timeout, handler)
+    }
+
+    fn run_due_timers(&mut self) {
+        let now = self.core.clock.tick();
+        while let Some((_, timer)) = self.core.wheel.poll_expired(now) {
+            let kind = loop_core::kind_of(timer.token);
+            if kind < Kind::FIRST_CLIENT {
+                self.reactor.on_timer(&mut self.core, timer);
+            } else if let Some(c) = client_of(&mut self.clients, kind) {
+                c.on_timer(&mut self.core, timer);
             }
         }
     }
 
-    /// Registers a new connection and stores it; `None` if registering
-    /// failed (the handler is told).
-    pub(crate) fn open(
-        &mut self,
-        mut stream: TcpStream,
-        handler: H,
-        connecting: bool,
-        timeout: Option<Duration>,
-    ) -> Option<ConnId> {
-        if self.parts.cfg.nodelay {
-            let _ = stream.set_nodelay(true);
+    fn apply_interest_changes(&mut self) {
+        self.reactor.prepare(&mut self.core);
+        for c in &mut self.clients {
+            c.prepare(&mut self.core);
         }
-        let id = self.slab.next_id();
-        let edge = self.parts.cfg.edge();
-        let (interest, trigger, want) = match (edge, connecting) {
-            (true, _) => (Interest::READABLE | Interest::WRITABLE, Trigger::Edge, 0),
-            (false, false) => (Interest::READABLE, Trigger::Level, flag::WANT_READ),
-            (false, true) => (Interest::WRITABLE, Trigger::Level, flag::WANT_WRITE),
-        };
-        if let Err(e) = self.parts.registry.register(&mut stream, id.token(), interest, trigger) {
-            tracing::warn!("cannot register a connection: {e}");
-            self.ended.push(if connecting {
-                Ended::ConnectFailed(handler, e)
-            } else {
-                Ended::Closed(handler, CloseReason::Error(e))
-            });
-            return None;
-        }
-        let mut core = Core::new(stream, self.parts.clock.stamp());
-        core.flags |= want;
-        if connecting {
-            core.flags |= flag::CONNECTING;
-            if let Some(t) = timeout {
-                core.deadline = self.parts.clock.deadline(t);
-            }
-            self.parts.stats.connected += 1;
-        } else {
-            self.parts.stats.accepted += 1;
-        }
-        let id2 = self.slab.insert(crate::Entry { handler, core });
-        debug_assert_eq!(id, id2);
-        if connecting {
-            self.after_io(id);
-        } else {
-            self.call(id, |h, conn| h.on_open(conn));
-        }
-        Some(id)
     }
+
+    fn has_work(&self) -> bool {
+        self.reactor.has_work() || self.clients.iter().any(|c| c.has_work())
+    }
+
+    fn dispatch_events(&mut self) {
+        let Some(events) = self.core.events.take() else { return };
+        for event in &events {
+            self.on_event(event.token(), Io::Ready(event));
+        }
+        self.core.events = Some(events);
+    }
+
+    #[inline]
+    fn on_event(&mut self, token: Token, io: Io<'_>) {
+        let kind = loop_core::kind_of(token);
+        if kind >= Kind::FIRST_CLIENT {
+            if let Some(c) = client_of(&mut self.clients, kind) {
+                c.on_io(&mut self.core, token, io);
+            }
+        } else if token == WAKER {
+            self.run_inbox();
+        } else {
+            self.reactor.on_io(&mut self.core, token, io);
+        }
+    }
+
+    fn run_runnable_work(&mut self) {
+        let budget = self.reactor.parts.cfg.client_budget;
+        self.reactor.run(&mut self.core, budget);
+        for c in &mut self.clients {
+            c.run(&mut self.core, budget);
+        }
+    }
+
+    fn run_deferred_closes(&mut self) {
+        self.reactor.finish_turn(&mut self.core);
+        for c in &mut self.clients {
+            c.finish_turn(&mut self.core);
+        }
+    }
+
+    /// Runs the closures posted to this loop.
+    fn run_inbox(&mut self) {
+        let tasks = match &self.inbox {
+            Some(inbox) => inbox.take(),
+            None => return,
+        };
+        for task in tasks {
+            task(self);
+        }
+    }
+}
+
+/// The added client a token or timer of `kind` belongs to.
+#[inline]
+fn client_of(clients: &mut [Box<dyn Client>], kind: Kind) -> Option<&mut Box<dyn Client>> {
+    let i = kind.number().checked_sub(Kind::FIRST_CLIENT.number())?;
+    clients.get_mut(usize::from(i))
 }

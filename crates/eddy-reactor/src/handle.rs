@@ -1,6 +1,6 @@
 //! [`LoopHandle`]: how another thread hands work to a loop: a queue of
-//! closures and a [`Waker`] (the poller's eventfd) to make the loop look at
-//! it.
+//! closures and the loop core's [`Waker`] (the poller's eventfd) to make the
+//! loop look at it.
 //!
 //! The poster locks the queue, pushes, unlocks, then wakes (outside the
 //! lock). The loop, on the waker's event, takes the whole queue under the
@@ -10,7 +10,7 @@
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use eddy_poll::{Registry, Token, Waker};
+use eddy_poll::Waker;
 
 use crate::event_loop::EventLoop;
 use crate::handler::Handler;
@@ -25,15 +25,15 @@ pub(crate) struct Inbox<H: Handler> {
 }
 
 impl<H: Handler> Inbox<H> {
-    pub(crate) fn new(registry: &Registry, token: Token) -> io::Result<Inbox<H>> {
-        Ok(Inbox { queue: Arc::default(), waker: Arc::new(Waker::new(registry, token)?) })
+    pub(crate) fn new(waker: Arc<Waker>) -> Inbox<H> {
+        Inbox { queue: Arc::default(), waker }
     }
 
     pub(crate) fn handle(&self) -> LoopHandle<H> {
         LoopHandle { queue: Arc::clone(&self.queue), waker: Arc::clone(&self.waker) }
     }
 
-    fn take(&self) -> Vec<Task<H>> {
+    pub(crate) fn take(&self) -> Vec<Task<H>> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -88,18 +88,5 @@ impl<H: Handler> LoopHandle<H> {
     /// As [`post`](Self::post).
     pub fn shutdown(&self) -> io::Result<()> {
         self.post(EventLoop::shutdown)
-    }
-}
-
-impl<H: Handler> EventLoop<H> {
-    /// Runs the closures posted to this loop.
-    pub(crate) fn run_inbox(&mut self) {
-        let tasks = match &self.inbox {
-            Some(inbox) => inbox.take(),
-            None => return,
-        };
-        for task in tasks {
-            task(self);
-        }
     }
 }

@@ -42,27 +42,27 @@ mod acceptor;
 mod clock;
 mod config;
 mod conn;
-mod core;
+mod connection;
+mod connector;
 mod dispatch;
 mod event_loop;
 mod handle;
 mod handler;
+mod io;
+pub mod loop_core;
+mod reactor;
 mod server;
+mod shutdown;
 mod slab;
 pub mod wheel;
 
 pub use config::Config;
 pub use conn::{Closed, Conn};
-pub use event_loop::{EventLoop, Stats};
+pub use event_loop::EventLoop;
 pub use handle::LoopHandle;
 pub use handler::{CloseReason, Handler, Input, Timeout};
+pub use loop_core::{Client, Kind, LoopCore};
+pub use reactor::Stats;
 pub use server::{ListenerMode, Server, ServerConfig};
 pub use slab::ConnId;
 pub use wheel::TimerKey;
-
-/// A connection's slot: its handler beside the loop's state of it (kept
-/// apart so a handler call can borrow both).
-pub(crate) struct Entry<H> {
-    pub(crate) handler: H,
-    pub(crate) core: core::Core,
-}

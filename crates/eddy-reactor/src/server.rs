@@ -33,9 +33,10 @@ use eddy_poll::net::{ListenOptions, TcpListener};
 use eddy_poll::signal::{self, Signal, Signals};
 use eddy_poll::{Events, Interest, Poll, Token, Trigger};
 
-use crate::event_loop::{EventLoop, Stats};
+use crate::event_loop::EventLoop;
 use crate::handle::LoopHandle;
 use crate::handler::Handler;
+use crate::reactor::Stats;
 
 /// How several loops share one listening address.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -6,14 +6,17 @@
 //! lookups with a stale id find nothing. Free slots are reused last-in,
 //! first-out (the most recently freed, still warm in cache).
 //!
-//! Token layout: `generation << 32 | index`. Generations start at 1, so
-//! tokens below `1 << 32` never name a connection: the loop uses them for
-//! its own sources (waker, signals, listeners).
+//! Token layout: the loop core's (`loop_core.rs`): the generation in the top
+//! 32 bits, [`Kind::CONNECTION`] in the kind bits, the slot index below.
+//! Generations start at 1, so a token of generation 0 never names a
+//! connection.
 //!
 //! Costs: insert, lookup and remove are O(1); a slot costs `size_of::<T>()`
 //! plus 8 bytes.
 
 use eddy_poll::Token;
+
+use crate::loop_core::{self, Kind};
 
 /// Names one connection of one loop, for its whole life and never after.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -23,17 +26,24 @@ pub struct ConnId {
 }
 
 impl ConnId {
-    /// The token its registration carries (`generation << 32 | index`).
+    /// The token its registration (and its housekeeping timer) carries.
     #[inline]
     pub fn token(self) -> Token {
-        Token((self.generation as usize) << 32 | self.index as usize)
+        loop_core::token(Kind::CONNECTION, self.index, self.generation)
     }
 
-    /// The connection a token names, if it names one.
+    /// The token of a timer its handler set.
+    #[inline]
+    pub(crate) fn timer_token(self) -> Token {
+        loop_core::token(Kind::HANDLER_TIMER, self.index, self.generation)
+    }
+
+    /// The connection a token of [`Kind::CONNECTION`] or
+    /// [`Kind::HANDLER_TIMER`] names (the caller checked the kind).
     #[inline]
     pub(crate) fn from_token(token: Token) -> Option<ConnId> {
-        let generation = (token.0 >> 32) as u32;
-        (generation != 0).then_some(ConnId { index: token.0 as u32, generation })
+        let (index, generation) = loop_core::slot_of(token);
+        (generation != 0).then_some(ConnId { index, generation })
     }
 
     /// The slot index (for logs and tests: two ids with the same index and
@@ -72,16 +82,23 @@ impl<T> Slab<T> {
         self.len
     }
 
-    /// The id the next insert will get.
-    pub(crate) fn next_id(&self) -> ConnId {
+    /// The id the next insert will get; `None` when the token space is full
+    /// ([`loop_core::MAX_INDEX`] slots, far beyond any fd limit).
+    pub(crate) fn next_id(&self) -> Option<ConnId> {
+        let id = self.peek_id();
+        (id.index <= loop_core::MAX_INDEX).then_some(id)
+    }
+
+    fn peek_id(&self) -> ConnId {
         match self.free.last() {
             Some(&index) => ConnId { index, generation: self.slots[index as usize].generation },
             None => ConnId { index: self.slots.len() as u32, generation: 1 },
         }
     }
 
+    /// Stores `value` in the slot [`next_id`](Self::next_id) named.
     pub(crate) fn insert(&mut self, value: T) -> ConnId {
-        let id = self.next_id();
+        let id = self.peek_id();
         match self.free.pop() {
             Some(index) => self.slots[index as usize].value = Some(value),
             None => self.slots.push(Slot { generation: 1, value: Some(value) }),
@@ -137,6 +154,7 @@ mod tests {
         assert_eq!(slab.remove(a), None);
         assert_eq!(slab.get_mut(b), Some(&mut "b"));
         assert_eq!(ConnId::from_token(b.token()), Some(b));
-        assert_eq!(ConnId::from_token(Token(3)), None, "small tokens are the loop's own");
+        assert_eq!(ConnId::from_token(Token(3)), None, "generation 0 names no connection");
+        assert_eq!(crate::loop_core::kind_of(b.token()), Kind::CONNECTION);
     }
 }

@@ -169,8 +169,8 @@ pub struct TimerKey {
     index: u32,
     /// Generation of the slab slot when the timer was inserted.
     generation: u32,
-    /// Number of the wheel that issued the key.
-    wheel: u32,
+    /// Number of the wheel that issued the key (never 0).
+    wheel: std::num::NonZeroU32,
 }
 
 /// A hierarchical timing wheel of timers carrying values of type `T`.

@@ -9,7 +9,7 @@
 //! a key whose slot is vacant or whose generation differs is simply not
 //! found. The one exception is running out of `u32` indices (see `insert`).
 
-use std::num::NonZeroU16;
+use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{LEVELS, SLOTS, Tick, TimerKey};
@@ -83,7 +83,7 @@ enum Entry<T> {
 
 /// Number of the next store created: it goes into every key the store hands
 /// out, so a key is refused by any other wheel (clones share the number).
-static NEXT_WHEEL: AtomicU32 = AtomicU32::new(0);
+static NEXT_WHEEL: AtomicU32 = AtomicU32::new(1);
 
 /// Head and tail of one list (`NIL` both when empty).
 #[derive(Clone, Copy, Debug)]
@@ -105,8 +105,9 @@ pub(super) struct Store<T> {
     len: usize,
     /// Head and tail of each list, indexed by `ListId::index`.
     ends: [Ends; LISTS],
-    /// This wheel's number, stamped on its keys.
-    wheel: u32,
+    /// This wheel's number, stamped on its keys (never 0: `Option<TimerKey>`
+    /// costs no more than a key).
+    wheel: NonZeroU32,
 }
 
 impl<T> Store<T> {
@@ -116,7 +117,8 @@ impl<T> Store<T> {
             free: NIL,
             len: 0,
             ends: [EMPTY; LISTS],
-            wheel: NEXT_WHEEL.fetch_add(1, Ordering::Relaxed),
+            // After 2^32 wheels the count wraps: skip 0.
+            wheel: NonZeroU32::new(NEXT_WHEEL.fetch_add(1, Ordering::Relaxed)).unwrap_or(NonZeroU32::MIN),
         }
     }
 

@@ -1,11 +1,14 @@
-//! [`Core`]: a connection's state apart from its handler, and the I/O
+//! [`Connection`]: the buffered connection of the Reactor pattern, the
+//! loop's state of one connection apart from its handler, and the I/O
 //! mechanics on it (queued output, writev, the input kept between reads).
+//! Its state bits are [`State`] (`state.rs`), its timeouts `timeouts.rs`.
 //!
 //! Memory: an idle connection holds no buffer. `bufs` is allocated when
 //! bytes must outlive a dispatch (input a handler left unconsumed, output
 //! the kernel did not take) and freed as soon as both are empty again. The
-//! rest is the socket (24 bytes), flags, two ticks and the housekeeping
-//! timer's key: see `Core`'s size in the crate docs.
+//! rest is the socket (24 bytes), the state bits, two ticks, the
+//! housekeeping timer (key and tick) and the close reason: 96 bytes, checked
+//! at compile time below.
 //!
 //! Output path: while a connection has nothing queued, its handler writes
 //! into the loop's shared staging buffer; after the handler returns, the
@@ -14,60 +17,21 @@
 //! output queued, writes append to the queue's tail, and the queue is sent
 //! with one `writev` (`sendmsg`) of up to 64 chunks.
 
+pub(crate) mod state;
+pub(crate) mod timeouts;
+
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
 use eddy_poll::net::TcpStream;
 
-use crate::handler::CloseReason;
-use crate::wheel::TimerKey;
+use std::num::NonZeroU64;
 
-/// Connection state bits. Each is set and cleared where its comment says.
-pub(crate) mod flag {
-    /// The peer's FIN was read (a read returned 0). Never cleared.
-    pub(crate) const READ_CLOSED: u16 = 1 << 0;
-    /// Our FIN was sent (`shutdown(Write)`). Never cleared.
-    pub(crate) const WRITE_SHUT: u16 = 1 << 1;
-    /// Send our FIN once the output queue is empty (`shutdown_write`,
-    /// `close`). Never cleared.
-    pub(crate) const SHUT_PENDING: u16 = 1 << 2;
-    /// Graceful close requested: no more `on_data` (reads are discarded),
-    /// FIN after the output, then wait for the peer's FIN. Never cleared.
-    pub(crate) const CLOSING: u16 = 1 << 3;
-    /// Abortive close requested: RST at the end of this dispatch.
-    pub(crate) const ABORT: u16 = 1 << 4;
-    /// Reading paused by backpressure (output at the high watermark);
-    /// cleared at the low watermark.
-    pub(crate) const PAUSED: u16 = 1 << 5;
-    /// Reading paused by the handler; cleared by `resume_reading`.
-    pub(crate) const USER_PAUSED: u16 = 1 << 6;
-    /// On the loop's ready list (to be serviced next turn without an
-    /// event); cleared when serviced.
-    pub(crate) const READY: u16 = 1 << 7;
-    /// A non-blocking connect is in progress; cleared when it completes.
-    pub(crate) const CONNECTING: u16 = 1 << 8;
-    /// A write hit `WouldBlock`: call `on_drained` when the queue empties.
-    pub(crate) const BLOCKED: u16 = 1 << 9;
-    /// Level mode: the registration watches readability.
-    pub(crate) const WANT_READ: u16 = 1 << 10;
-    /// Level mode: the registration watches writability.
-    pub(crate) const WANT_WRITE: u16 = 1 << 11;
-    /// Level mode: on the dirty list (interest to be recomputed before the
-    /// next wait); cleared when applied.
-    pub(crate) const DIRTY: u16 = 1 << 12;
-    /// An event reported the peer's FIN, a reset or an error: read until
-    /// EOF or an error, never stop at a short read (no new event will come
-    /// for it). Set by such an event; left set.
-    pub(crate) const HUP: u16 = 1 << 13;
-    /// Hand the kept input to `on_data` again at the next read step, even
-    /// with no new byte (`replay_input`, `resume_reading`); cleared then.
-    pub(crate) const REPLAY: u16 = 1 << 14;
-    /// Serviced from the ready list in this turn's dispatch: an event for it
-    /// later in the same dispatch does not read again (the read budget is
-    /// per turn); its read waits for the next turn's ready list. Set and
-    /// cleared within one dispatch.
-    pub(crate) const READ_THIS_TURN: u16 = 1 << 15;
-}
+use crate::handler::CloseReason;
+use crate::io::nonblocking;
+use crate::wheel::{Tick, TimerKey};
+pub(crate) use state::State;
+use state::{BLOCKED, Bit};
 
 /// Bytes that outlive a dispatch.
 #[derive(Debug, Default)]
@@ -85,47 +49,71 @@ pub(crate) struct Bufs {
     pub(crate) output_since: u64,
 }
 
+/// The housekeeping timer of a connection, as armed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Armed {
+    pub(crate) key: TimerKey,
+    /// The tick it is armed for.
+    pub(crate) at: Tick,
+}
+
 /// A connection, apart from its handler.
 #[derive(Debug)]
-pub(crate) struct Core {
+pub(crate) struct Connection {
     pub(crate) stream: TcpStream,
     /// `None` while no byte must outlive a dispatch.
     pub(crate) bufs: Option<Box<Bufs>>,
-    /// `flag::*` bits.
-    pub(crate) flags: u16,
+    pub(crate) state: State,
     /// Tick of the last read or write progress (idle timeout).
-    pub(crate) last_active: u64,
-    /// Tick of the linger deadline (closing) or the connect deadline.
-    pub(crate) deadline: u64,
+    pub(crate) last_active: Tick,
+    /// The linger deadline (closing) or the connect deadline, as a tick of
+    /// at least 1 (see [`Connection::set_deadline`]).
+    deadline: Option<NonZeroU64>,
     /// The housekeeping timer (timeouts, linger, connect), armed for the
     /// earliest of them (or earlier); `None` when none applies.
-    pub(crate) timer: Option<TimerKey>,
-    /// The tick `timer` is armed for (`u64::MAX` when none).
-    pub(crate) timer_at: u64,
+    pub(crate) timer: Option<Armed>,
     /// Why it is closing, once a close was requested (the first reason
     /// recorded wins).
     pub(crate) reason: Option<CloseReason>,
+    /// The turn (its low 32 bits) of the last read step: a connection is
+    /// read at most once per turn, by an event or from the ready list.
+    pub(crate) read_turn: u32,
 }
+
+// The idle memory per connection is this plus the slab's generation.
+const _: () = assert!(std::mem::size_of::<Connection>() <= 96);
 
 const IOV_MAX: usize = 64;
 
-impl Core {
-    pub(crate) fn new(stream: TcpStream, now: u64) -> Core {
-        Core {
+impl Connection {
+    pub(crate) fn new(stream: TcpStream, now: Tick) -> Connection {
+        Connection {
             stream,
             bufs: None,
-            flags: 0,
+            state: State::default(),
             last_active: now,
-            deadline: 0,
+            deadline: None,
             timer: None,
-            timer_at: u64::MAX,
             reason: None,
+            read_turn: 0,
         }
     }
 
     #[inline]
-    pub(crate) fn has(&self, f: u16) -> bool {
-        self.flags & f != 0
+    pub(crate) fn has(&self, bits: Bit) -> bool {
+        self.state.any(bits)
+    }
+
+    /// The linger or connect deadline, if one is set.
+    #[inline]
+    pub(crate) fn deadline(&self) -> Option<Tick> {
+        self.deadline.map(NonZeroU64::get)
+    }
+
+    /// Sets the linger or connect deadline. Tick 0 (due at the clock's
+    /// very start) is stored as 1: later, never earlier.
+    pub(crate) fn set_deadline(&mut self, at: Tick) {
+        self.deadline = NonZeroU64::new(at.max(1));
     }
 
     /// Output bytes queued in the connection (not counting the staging
@@ -167,14 +155,14 @@ impl Core {
 
     /// Moves the staged bytes into the queue (before queueing a buffer of
     /// its own, so order is kept).
-    pub(crate) fn queue_staged(&mut self, staging: &mut Vec<u8>, now: u64) {
+    pub(crate) fn queue_staged(&mut self, staging: &mut Vec<u8>, now: Tick) {
         if !staging.is_empty() {
             let chunk = std::mem::take(staging);
             self.push_output(chunk, 0, now);
         }
     }
 
-    pub(crate) fn push_output(&mut self, chunk: Vec<u8>, sent: usize, now: u64) {
+    pub(crate) fn push_output(&mut self, chunk: Vec<u8>, sent: usize, now: Tick) {
         let b = self.bufs();
         if b.output.is_empty() {
             b.front_sent = sent;
@@ -186,7 +174,7 @@ impl Core {
     /// Sends the staged bytes (which belong to this connection), else the
     /// queue, until done or `WouldBlock`. Returns whether everything was
     /// sent; sets `BLOCKED` when the kernel refused more.
-    pub(crate) fn flush(&mut self, staging: &mut Vec<u8>, now: u64) -> io::Result<bool> {
+    pub(crate) fn flush(&mut self, staging: &mut Vec<u8>, now: Tick) -> io::Result<bool> {
         if !staging.is_empty() {
             let sent = self.send_staged(staging)?;
             let all = sent == staging.len();
@@ -194,7 +182,7 @@ impl Core {
                 self.last_active = now;
             }
             if !all {
-                self.flags |= flag::BLOCKED;
+                self.state.set(BLOCKED);
                 let left = staging.len() - sent;
                 if left >= 16 * 1024 {
                     // Large leftover: move the buffer instead of copying it.
@@ -214,17 +202,16 @@ impl Core {
     fn send_staged(&mut self, staging: &[u8]) -> io::Result<usize> {
         let mut sent = 0;
         while sent < staging.len() {
-            match (&self.stream).write(&staging[sent..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e),
+            match nonblocking(|| (&self.stream).write(&staging[sent..]))? {
+                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Some(n) => sent += n,
+                None => break,
             }
         }
         Ok(sent)
     }
 
-    fn send_queue(&mut self, now: u64) -> io::Result<bool> {
+    fn send_queue(&mut self, now: Tick) -> io::Result<bool> {
         let Some(b) = self.bufs.as_mut() else { return Ok(true) };
         while !b.output.is_empty() {
             let mut iov = [IoSlice::new(&[]); IOV_MAX];
@@ -233,14 +220,13 @@ impl Core {
                 iov[i] = IoSlice::new(if i == 0 { &chunk[b.front_sent..] } else { chunk });
                 k = i + 1;
             }
-            let mut n = match (&self.stream).write_vectored(&iov[..k]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.flags |= flag::BLOCKED;
+            let mut n = match nonblocking(|| (&self.stream).write_vectored(&iov[..k]))? {
+                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Some(n) => n,
+                None => {
+                    self.state.set(BLOCKED);
                     return Ok(false);
                 }
-                Err(e) => return Err(e),
             };
             self.last_active = now;
             b.output_since = now;
