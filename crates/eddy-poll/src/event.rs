@@ -11,19 +11,7 @@
 use std::fmt;
 
 use crate::Token;
-use crate::sys::RawEvent;
-
-/// The raw flag values, as the kernel defines them (`<sys/epoll.h>`).
-pub(crate) mod flags {
-    pub(crate) const IN: u32 = libc::EPOLLIN as u32;
-    pub(crate) const PRI: u32 = libc::EPOLLPRI as u32;
-    pub(crate) const OUT: u32 = libc::EPOLLOUT as u32;
-    pub(crate) const ERR: u32 = libc::EPOLLERR as u32;
-    pub(crate) const HUP: u32 = libc::EPOLLHUP as u32;
-    pub(crate) const RDHUP: u32 = libc::EPOLLRDHUP as u32;
-    /// poll(2)'s `POLLNVAL` (the fd is not open); epoll never reports it.
-    pub(crate) const NVAL: u32 = libc::POLLNVAL as u32;
-}
+use crate::sys::{RawEvent, flags};
 
 /// One readiness report: which registration, and what it is ready for.
 ///

@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::eventfd::Notifier;
-use crate::event::flags;
+use super::flags;
 use crate::{Event, Events, Interest, Token, Trigger};
 
 /// Direction bits of an emulated registration.

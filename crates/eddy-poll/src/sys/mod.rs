@@ -3,8 +3,10 @@
 //! One file per backend (`epoll`, `poll`, `select`; the last two share the
 //! user-space registration table in `emulated`), plus `eventfd`, `timerfd`,
 //! `signalfd` and `net`. Syscalls go through rustix; libc only where rustix
-//! has no binding (signalfd, the signal mask). Every `unsafe` block of the
-//! crate lives under this module, each with a `// SAFETY:` line.
+//! has no binding (signalfd, the signal mask, `ppoll`) and for the kernel's
+//! constants (epoll flags, signal numbers). No other module of the crate
+//! names rustix or libc: they call the functions here. Every `unsafe` block
+//! of the crate lives under this module, each with a `// SAFETY:` line.
 //!
 //! The backend contract is the [`Selector`] trait: the compiler checks that
 //! each backend gives the same operations with the same signatures, and
@@ -31,6 +33,19 @@ pub(crate) mod poll;
 pub(crate) mod select;
 pub(crate) mod signalfd;
 pub(crate) mod timerfd;
+
+/// The raw flag values, as the kernel defines them (`<sys/epoll.h>`): what
+/// [`crate::Event`] carries on every backend.
+pub(crate) mod flags {
+    pub(crate) const IN: u32 = libc::EPOLLIN as u32;
+    pub(crate) const PRI: u32 = libc::EPOLLPRI as u32;
+    pub(crate) const OUT: u32 = libc::EPOLLOUT as u32;
+    pub(crate) const ERR: u32 = libc::EPOLLERR as u32;
+    pub(crate) const HUP: u32 = libc::EPOLLHUP as u32;
+    pub(crate) const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+    /// poll(2)'s `POLLNVAL` (the fd is not open); epoll never reports it.
+    pub(crate) const NVAL: u32 = libc::POLLNVAL as u32;
+}
 
 /// The kernel's `struct epoll_event`, which [`crate::Event`] wraps.
 pub(crate) type RawEvent = rustix::event::epoll::Event;
