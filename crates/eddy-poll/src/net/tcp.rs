@@ -139,6 +139,13 @@ pub struct TcpStream {
     io: IoSource,
 }
 
+// The reactor keeps one per connection and counts on it in its memory per
+// idle connection: the fd and the backend's re-arm handle, nothing more.
+const _: () = assert!(
+    size_of::<TcpStream>() <= 24,
+    "TcpStream is larger than 24 bytes: the reactor's memory per idle connection counts on at most 24"
+);
+
 impl TcpStream {
     /// Starts connecting to `addr` and returns at once. Register the stream
     /// for `WRITABLE`: when it is reported, [`take_error`](Self::take_error)
