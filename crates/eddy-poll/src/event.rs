@@ -14,6 +14,7 @@ use crate::Token;
 use crate::sys::{RawEvent, flags};
 
 /// One readiness report: which registration, and what it is ready for.
+/// Plain data: `Copy`, `Send + Sync`.
 ///
 /// The accessors read the flags the way the kernel means them; [`raw`]
 /// (`Event::raw`) gives the flags themselves, for teaching and debugging.
@@ -138,7 +139,8 @@ impl fmt::Display for FlagNames {
     }
 }
 
-/// A reusable buffer of events filled by [`Poll::poll`](crate::Poll::poll).
+/// A reusable buffer of events filled by [`Poll::poll`](crate::Poll::poll);
+/// `Send + Sync`.
 ///
 /// Its capacity bounds how many events one wait returns; the rest stay
 /// queued in the kernel (epoll's ready list, rotated so that every ready
