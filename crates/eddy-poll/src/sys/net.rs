@@ -66,7 +66,7 @@ fn inet_addr(addr: Option<SocketAddrAny>) -> io::Result<SocketAddr> {
 
 /// An address the kernel returned for a Unix socket. An unnamed socket's
 /// address is just the family (`addrlen == sizeof(sa_family_t)`), which
-/// rustix would read as an empty path: that is `Unnamed`.
+/// rustix would read as an empty abstract name: that is `Unnamed`.
 fn unix_addr_of(addr: Option<SocketAddrAny>) -> UnixAddr {
     let named = |a: &SocketAddrAny| usize::try_from(a.addr_len()).is_ok_and(|n| n > size_of::<libc::sa_family_t>());
     let Some(addr) = addr.filter(named).and_then(|a| SocketAddrUnix::try_from(a).ok()) else {
