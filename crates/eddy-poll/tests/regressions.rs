@@ -7,30 +7,32 @@
 //! | `user_source_reregistered_while_queued_was_queued_twice` | reregistering a user source that was already queued queued it again: one wait reported it once per reregistration | ea837e2 |
 //! | `exclusive_registration_asked_for_rdhup_and_was_refused` | `register_exclusive` with a readable interest asked for `EPOLLRDHUP`, which the kernel refuses beside `EPOLLEXCLUSIVE`: `EINVAL` | ea837e2 |
 //! | `unnamed_unix_address_was_read_as_an_empty_abstract_name` | an unnamed Unix socket's address (the family alone) was read as `UnixAddr::Abstract([])` | ea837e2 |
+//! | `kernel_events_filling_events_starved_user_sources` | user-space readiness went only into the room the kernel's events left: level sockets filling a small `Events` kept user sources and wakers out for good | ea837e2 |
+//! | `level_user_source_requeued_first_starved_the_others` | a level user source still ready went back to the front of the queue: with room for one event, the same source on every wait | ea837e2 |
 //!
 //! Broader tests cover the same code too: `timeouts.rs`'s
 //! `stop_and_continue_neither_ends_nor_lengthens_a_wait` (one stop, and the
 //! wait's length per backend), `exclusive.rs` (exclusive wake-ups among
-//! several pollers) and `unix.rs` (addresses among round trips). The
-//! fairness fixes of ea837e2 (user sources and kernel events sharing a
-//! small `Events`) have their tests in `events.rs`:
-//! `capacity_one_delivers_sockets_and_user_sources` and
-//! `capacity_one_delivers_every_level_user_source`.
+//! several pollers) and `unix.rs` (addresses among round trips). Tests that
+//! were exactly a regression test moved here (each says from where).
 
 #[macro_use]
 mod util;
 
-use std::io::{BufRead, BufReader};
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use eddy_poll::net::{UnixAddr, UnixDatagram, UnixListener, UnixStream};
-use eddy_poll::{Backend, Interest, Ready, Registration, Token, Trigger};
+use eddy_poll::{Backend, Interest, Ready, Registration, Token, Trigger, Waker};
 use util::{LONG, Readiness, expect_event, expect_no_events, poll_once, poller, tcp_listener, tcp_pair};
 
 backend_tests!(
     eintr_retry_timed_by_the_coarse_clock_ended_waits_early,
-    user_source_reregistered_while_queued_was_queued_twice
+    user_source_reregistered_while_queued_was_queued_twice,
+    kernel_events_filling_events_starved_user_sources,
+    level_user_source_requeued_first_starved_the_others,
 );
 
 // ---- The EINTR retry ended waits early (e5a5632).
@@ -255,4 +257,66 @@ fn unnamed_unix_address_was_read_as_an_empty_abstract_name() {
     let mut buf = [0u8; 16];
     let (n, from) = receiver.recv_from(&mut buf).unwrap();
     assert_eq!((&buf[..n], from), (&b"anonymous"[..], UnixAddr::Unnamed));
+}
+
+// ---- Fairness of user sources in a small `Events` (ea837e2).
+
+/// Moved from `events.rs` (was `capacity_one_delivers_sockets_and_user_sources`).
+/// Sockets, level user sources and a waker together, room for one event:
+/// nothing is starved, neither the user sources by the sockets nor the
+/// sockets by the user sources. The bug: user-space readiness was collected
+/// only into the room the kernel's events left, so level sockets that filled
+/// `Events` on every wait kept the user sources out for good (`Poll` now
+/// reports them first on the next wait).
+fn kernel_events_filling_events_starved_user_sources(backend: Backend) {
+    const SOCKETS: usize = 3;
+    const USERS: usize = 3;
+    let (mut poll, mut events) = poller(backend, 1);
+    let mut pairs = Vec::new();
+    for i in 0..SOCKETS {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        poll.registry().register(&mut b, Token(i), Interest::READABLE, Trigger::Level).unwrap();
+        a.write_all(b"x").unwrap();
+        pairs.push((a, b));
+    }
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        let (mut source, set) = Registration::new();
+        poll.registry().register(&mut source, Token(100 + i), Interest::READABLE, Trigger::Level).unwrap();
+        set.set_readiness(Ready::READABLE).unwrap();
+        users.push((source, set));
+    }
+    let waker = Waker::new(poll.registry(), Token(200)).unwrap();
+    waker.wake().unwrap();
+
+    let all: HashSet<Token> =
+        (0..SOCKETS).map(Token).chain((0..USERS).map(|i| Token(100 + i))).chain([Token(200)]).collect();
+    // Every source is ready now; a fair poller reports each within a few
+    // rounds of waits (allow 3 rounds: the order is the backend's).
+    let order = util::distinct_over_waits(&mut poll, &mut events, 3 * all.len());
+    let seen: HashSet<Token> = order.iter().copied().collect();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    assert!(missing.is_empty(), "{backend}: never reported {missing:?}; order {order:?}");
+}
+
+/// Moved from `events.rs` (was `capacity_one_delivers_every_level_user_source`).
+/// N level user sources, room for one event per wait: N waits report N
+/// distinct sources, every round. The bug: a level source still ready went
+/// back to the front of the queue, ahead of the sources not reported yet,
+/// so with room for one the first source was reported on every wait.
+fn level_user_source_requeued_first_starved_the_others(backend: Backend) {
+    const N: usize = 4;
+    let (mut poll, mut events) = poller(backend, 1);
+    let mut users = Vec::new();
+    for i in 0..N {
+        let (mut source, set) = Registration::new();
+        poll.registry().register(&mut source, Token(i), Interest::READABLE, Trigger::Level).unwrap();
+        set.set_readiness(Ready::READABLE).unwrap();
+        users.push((source, set));
+    }
+    for round in 0..3 {
+        let order = util::distinct_over_waits(&mut poll, &mut events, N);
+        let distinct: HashSet<Token> = order.iter().copied().collect();
+        assert_eq!(distinct.len(), N, "{backend}: round {round}: {N} waits gave {order:?}");
+    }
 }
