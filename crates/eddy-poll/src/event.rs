@@ -11,21 +11,10 @@
 use std::fmt;
 
 use crate::Token;
-use crate::sys::RawEvent;
-
-/// The raw flag values, as the kernel defines them (`<sys/epoll.h>`).
-pub(crate) mod flags {
-    pub(crate) const IN: u32 = libc::EPOLLIN as u32;
-    pub(crate) const PRI: u32 = libc::EPOLLPRI as u32;
-    pub(crate) const OUT: u32 = libc::EPOLLOUT as u32;
-    pub(crate) const ERR: u32 = libc::EPOLLERR as u32;
-    pub(crate) const HUP: u32 = libc::EPOLLHUP as u32;
-    pub(crate) const RDHUP: u32 = libc::EPOLLRDHUP as u32;
-    /// poll(2)'s `POLLNVAL` (the fd is not open); epoll never reports it.
-    pub(crate) const NVAL: u32 = libc::POLLNVAL as u32;
-}
+use crate::sys::{RawEvent, flags};
 
 /// One readiness report: which registration, and what it is ready for.
+/// Plain data: `Copy`, `Send + Sync`.
 ///
 /// The accessors read the flags the way the kernel means them; [`raw`]
 /// (`Event::raw`) gives the flags themselves, for teaching and debugging.
@@ -150,7 +139,8 @@ impl fmt::Display for FlagNames {
     }
 }
 
-/// A reusable buffer of events filled by [`Poll::poll`](crate::Poll::poll).
+/// A reusable buffer of events filled by [`Poll::poll`](crate::Poll::poll);
+/// `Send + Sync`.
 ///
 /// Its capacity bounds how many events one wait returns; the rest stay
 /// queued in the kernel (epoll's ready list, rotated so that every ready

@@ -8,83 +8,74 @@
 //! - on those backends, it removes its registration from the table when
 //!   dropped, as epoll does by itself when the fd is closed.
 //!
-//! On epoll both are a `None` check: one branch on `WouldBlock` only.
+//! Both go through the backend's opaque re-arm handle ([`ReArm`]), which
+//! the backend hands out at registration (`None` on epoll). On epoll both are
+//! a `None` check: one branch on `WouldBlock` only.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::Arc;
 
-use crate::sys::emulated::{self, Table};
+pub(crate) use crate::sys::Dir;
+use crate::sys::ReArm;
 use crate::{Interest, Registry, Token, Trigger};
 
-/// Which directions an operation works in, for the edge re-arm.
-#[derive(Copy, Clone)]
-pub(crate) enum Dir {
-    Read,
-    Write,
-}
-
-/// The registration of an fd in an emulated backend's table; removes it
-/// from the table when dropped.
+/// The registration of an fd with a backend that emulates triggers; tells
+/// the backend the fd is gone when dropped.
 #[derive(Debug)]
-struct Emulated {
-    table: Arc<Table>,
+struct Tracked {
+    rearm: ReArm,
     fd: RawFd,
     /// The trigger is `Edge`, so `WouldBlock` re-arms.
     edge: bool,
 }
 
-impl Drop for Emulated {
+impl Drop for Tracked {
     fn drop(&mut self) {
-        self.table.forget(self.fd);
+        self.rearm.forget(self.fd);
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct IoSource {
-    /// Declared before `fd`: dropped (so the table entry is removed) before
-    /// the fd is closed and its number can be reused.
-    emulated: Option<Emulated>,
+    /// Declared before `fd`: dropped (so the backend forgets the
+    /// registration) before the fd is closed and its number can be reused.
+    tracked: Option<Tracked>,
     fd: OwnedFd,
 }
 
 impl IoSource {
     pub(crate) fn new(fd: OwnedFd) -> IoSource {
-        IoSource { emulated: None, fd }
+        IoSource { tracked: None, fd }
     }
 
     /// Runs one operation; on `WouldBlock`, re-arms an emulated edge.
     #[inline]
     pub(crate) fn do_io<R>(&self, dir: Dir, op: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
         let result = op(self.fd.as_fd());
-        if let (Err(e), Some(em)) = (&result, &self.emulated) {
-            if em.edge && e.kind() == io::ErrorKind::WouldBlock {
-                let d = match dir {
-                    Dir::Read => emulated::READ | emulated::PRI,
-                    Dir::Write => emulated::WRITE,
-                };
-                em.table.rearm(em.fd, d);
+        if let (Err(e), Some(t)) = (&result, &self.tracked) {
+            if t.edge && e.kind() == io::ErrorKind::WouldBlock {
+                t.rearm.would_block(t.fd, dir);
             }
         }
         result
     }
 
-    /// The fd, after leaving any emulated table.
+    /// The fd, after the backend forgot it.
     pub(crate) fn into_fd(self) -> OwnedFd {
-        let IoSource { emulated, fd } = self;
-        drop(emulated);
+        let IoSource { tracked, fd } = self;
+        drop(tracked);
         fd
     }
 
-    /// Remembers the emulated table (if any) after a successful
+    /// Keeps the backend's re-arm handle (if any) after a successful
     /// (re)registration. A source registered with a second emulated poller
     /// keeps tracking the first one only.
     fn track(&mut self, registry: &Registry, trigger: Trigger) {
         let edge = trigger == Trigger::Edge;
-        match (&mut self.emulated, registry.shared.selector.edge_rearm()) {
-            (Some(em), Some(table)) if Arc::ptr_eq(&em.table, &table) => em.edge = edge,
-            (None, Some(table)) => {
-                self.emulated = Some(Emulated { table, fd: self.fd.as_raw_fd(), edge });
+        match (&mut self.tracked, registry.shared.selector.rearm()) {
+            (Some(t), Some(rearm)) if t.rearm.same(&rearm) => t.edge = edge,
+            (None, Some(rearm)) => {
+                self.tracked = Some(Tracked { rearm, fd: self.fd.as_raw_fd(), edge });
             }
             _ => {}
         }
@@ -116,12 +107,12 @@ impl IoSource {
 
     pub(crate) fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         registry.deregister_fd(self.fd.as_fd())?;
-        let same = |em: &Emulated| registry.shared.selector.edge_rearm().is_some_and(|t| Arc::ptr_eq(&t, &em.table));
-        if self.emulated.as_ref().is_some_and(same) {
-            if let Some(mut em) = self.emulated.take() {
-                // Already gone from the table: an fd of -1 makes Drop a
+        let same = |t: &Tracked| registry.shared.selector.rearm().is_some_and(|r| r.same(&t.rearm));
+        if self.tracked.as_ref().is_some_and(same) {
+            if let Some(mut t) = self.tracked.take() {
+                // Already gone from the backend: an fd of -1 makes Drop a
                 // no-op, so it can't remove a later registration of the fd.
-                em.fd = -1;
+                t.fd = -1;
             }
         }
         Ok(())

@@ -132,31 +132,28 @@
 //!
 //! # Costs
 //!
-//! One wait costs O(ready) on epoll and O(registered) on poll and select.
-//! Measured by `benches/scaling.rs`: one ready registration among N idle
-//! ones (Unix sockets, level-triggered), median ns per zero-timeout wait,
-//! two runs, on a shared 2-vCPU VM (Linux 6.18):
+//! One wait costs O(ready) on epoll and O(registered) on poll and select;
+//! an epoll round trip makes the same syscalls as mio's. Measured costs (per
+//! backend, against mio, and how each figure was taken): see
+//! `docs/PERFORMANCE.md` in the repository. The benchmarks behind them are
+//! this crate's `benches/scaling.rs` and `benches/pingpong.rs`.
 //!
-//! | N idle | epoll     | poll                | select          |
-//! |-------:|----------:|--------------------:|----------------:|
-//! | 10     | 428 / 354 | 951 / 921           | 1,184 / 1,346   |
-//! | 100    | 364 / 355 | 6,310 / 6,634       | 6,458 / 7,123   |
-//! | 1,000  | 420 / 356 | 61,590 / 62,453     | 64,914 / 63,663 |
-//! | 10,000 | 366 / 340 | 850,303 / 1,880,890 | — (fd ≥ 1024)   |
+//! # Platform
 //!
-//! epoll stays flat; poll and select pay 60 to 65 ns per registered fd, and
-//! more once 10,000 sockets no longer fit the CPU caches.
+//! Linux only, 64-bit only; both are checked at compile time. The backends
+//! are Linux's epoll, `ppoll` and `pselect6`, the notifier an eventfd, and
+//! [`Timer`] and [`Signals`] are a timerfd and a signalfd. A [`Token`] is a
+//! `usize` carried whole in `epoll_event`'s 64-bit data, and eddy's reactor
+//! packs a 32-bit generation above bit 32 of its tokens.
 //!
-//! Against mio 1.x (`benches/pingpong.rs`: one byte back and forth over a
-//! Unix socket pair, both edge-triggered on one epoll poller), a round trip
-//! makes the same six syscalls on both (2 `sendto` with `MSG_NOSIGNAL`, 2
-//! `recvfrom`, 2 epoll waits) and takes 5 to 6 µs, almost all in the
-//! kernel. eddy runs 409 user-space instructions per round trip where mio
-//! runs 189, mostly in `Poll::poll`; timed in alternating batches, eddy/mio
-//! is about 1.02 with no timeout and about 1.04 with a timeout, where each
-//! wait also reads the clock so that an `EINTR` retry can subtract the time
-//! already waited. Every run, and how each figure was taken, in
-//! `docs/PERFORMANCE.md`.
+//! # Threads
+//!
+//! Checked at compile time below: [`Registry`], [`Waker`] and
+//! [`SetReadiness`] are `Send + Sync` (the registry and the setter are
+//! `Clone` as well), so other threads register, wake and set readiness while
+//! one thread waits; [`Poll`] is `Send`, so it can move to the thread that
+//! waits; [`Event`] and [`Events`] are `Send + Sync`; and so are the sockets
+//! of [`net`].
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -188,3 +185,35 @@ pub use waker::Waker;
 
 /// `FD_SETSIZE`: the select backend refuses fds at or above it.
 pub const FD_SETSIZE: usize = sys::select::FD_SETSIZE;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "eddy-poll runs on Linux only: its backends are epoll(7), ppoll(2) and pselect6(2) with Linux's flag values, \
+     and its notifier, Timer and Signals are an eventfd, a timerfd and a signalfd"
+);
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "eddy-poll needs a 64-bit target: a Token is a usize carried whole in epoll_event's 64-bit data, and eddy's \
+     reactor packs a 32-bit generation above bit 32 of its tokens"
+);
+
+// The thread-safety the docs promise (see "Threads" above), checked by the
+// compiler: a change that loses one fails to build here.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send_sync_clone<T: Send + Sync + Clone>() {}
+    const fn send<T: Send>() {}
+    send_sync_clone::<Registry>();
+    send_sync_clone::<SetReadiness>();
+    send_sync::<Waker>();
+    send::<Poll>();
+    send_sync::<Event>();
+    send_sync::<Events>();
+    send_sync::<net::TcpListener>();
+    send_sync::<net::TcpStream>();
+    send_sync::<net::UdpSocket>();
+    send_sync::<net::UnixListener>();
+    send_sync::<net::UnixStream>();
+    send_sync::<net::UnixDatagram>();
+};

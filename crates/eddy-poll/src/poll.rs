@@ -79,7 +79,7 @@ pub(crate) struct Shared {
 }
 
 /// The demultiplexer: waits for readiness on everything registered with its
-/// [`Registry`].
+/// [`Registry`]. `Send`: it may be built on one thread and wait on another.
 ///
 /// # Examples
 ///

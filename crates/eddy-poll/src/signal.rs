@@ -34,25 +34,25 @@ pub struct Signal(i32);
 
 impl Signal {
     /// Interrupt from the terminal (Ctrl-C).
-    pub const INT: Signal = Signal(libc::SIGINT);
+    pub const INT: Signal = Signal(signalfd::SIGINT);
     /// Polite termination request (the default of `kill`).
-    pub const TERM: Signal = Signal(libc::SIGTERM);
+    pub const TERM: Signal = Signal(signalfd::SIGTERM);
     /// Hang-up; by convention, "reload your configuration".
-    pub const HUP: Signal = Signal(libc::SIGHUP);
+    pub const HUP: Signal = Signal(signalfd::SIGHUP);
     /// Quit from the terminal (Ctrl-\).
-    pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    pub const QUIT: Signal = Signal(signalfd::SIGQUIT);
     /// User-defined signal 1.
-    pub const USR1: Signal = Signal(libc::SIGUSR1);
+    pub const USR1: Signal = Signal(signalfd::SIGUSR1);
     /// User-defined signal 2.
-    pub const USR2: Signal = Signal(libc::SIGUSR2);
+    pub const USR2: Signal = Signal(signalfd::SIGUSR2);
     /// A child process stopped or ended.
-    pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    pub const CHLD: Signal = Signal(signalfd::SIGCHLD);
     /// Write to a pipe or socket with no reader (eddy's writes never raise it).
-    pub const PIPE: Signal = Signal(libc::SIGPIPE);
+    pub const PIPE: Signal = Signal(signalfd::SIGPIPE);
     /// The terminal's window size changed.
-    pub const WINCH: Signal = Signal(libc::SIGWINCH);
+    pub const WINCH: Signal = Signal(signalfd::SIGWINCH);
     /// An `alarm(2)` timer expired.
-    pub const ALRM: Signal = Signal(libc::SIGALRM);
+    pub const ALRM: Signal = Signal(signalfd::SIGALRM);
 
     /// The signal with this number.
     ///
@@ -61,7 +61,7 @@ impl Signal {
     /// `InvalidInput` outside 1..=64, and for SIGKILL and SIGSTOP, which
     /// can't be blocked or caught.
     pub fn from_raw(number: i32) -> io::Result<Signal> {
-        if !(1..=64).contains(&number) || number == libc::SIGKILL || number == libc::SIGSTOP {
+        if !(1..=64).contains(&number) || number == signalfd::SIGKILL || number == signalfd::SIGSTOP {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{number} is not a catchable signal")));
         }
         Ok(Signal(number))
@@ -76,16 +76,16 @@ impl Signal {
 impl fmt::Debug for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self.0 {
-            libc::SIGINT => "SIGINT",
-            libc::SIGTERM => "SIGTERM",
-            libc::SIGHUP => "SIGHUP",
-            libc::SIGQUIT => "SIGQUIT",
-            libc::SIGUSR1 => "SIGUSR1",
-            libc::SIGUSR2 => "SIGUSR2",
-            libc::SIGCHLD => "SIGCHLD",
-            libc::SIGPIPE => "SIGPIPE",
-            libc::SIGWINCH => "SIGWINCH",
-            libc::SIGALRM => "SIGALRM",
+            signalfd::SIGINT => "SIGINT",
+            signalfd::SIGTERM => "SIGTERM",
+            signalfd::SIGHUP => "SIGHUP",
+            signalfd::SIGQUIT => "SIGQUIT",
+            signalfd::SIGUSR1 => "SIGUSR1",
+            signalfd::SIGUSR2 => "SIGUSR2",
+            signalfd::SIGCHLD => "SIGCHLD",
+            signalfd::SIGPIPE => "SIGPIPE",
+            signalfd::SIGWINCH => "SIGWINCH",
+            signalfd::SIGALRM => "SIGALRM",
             n => return write!(f, "Signal({n})"),
         };
         f.write_str(name)

@@ -31,8 +31,8 @@ use std::ops;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use crate::event::flags;
 use crate::poll::{Shared, check_token};
+use crate::sys::flags;
 use crate::{Event, Events, Interest, Registry, Source, Token, Trigger};
 
 /// The readiness of a user source: any set of readable, writable, priority,

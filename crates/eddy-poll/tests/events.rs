@@ -9,31 +9,15 @@ use std::io::Write;
 use std::time::Duration;
 
 use eddy_poll::net::UnixStream;
-use eddy_poll::{Backend, Events, FlagNames, Interest, Ready, Registration, Token, Trigger, Waker};
+use eddy_poll::{Backend, Events, FlagNames, Interest, Token, Trigger, Waker};
 use util::{LONG, Readiness, expect_event, poll_once, poller, raw, tcp_pair};
 
 backend_tests!(
     capacity_one_delivers_every_ready_socket,
-    capacity_one_delivers_sockets_and_user_sources,
-    capacity_one_delivers_every_level_user_source,
     capacity_bounds_each_wait,
     timeout_gives_empty_events,
     writable_event_flags,
 );
-
-/// Polls until `n` non-empty waits happened (empty wake-ups don't count);
-/// returns the token of each.
-fn distinct_over_waits(poll: &mut eddy_poll::Poll, events: &mut Events, n: usize) -> Vec<Token> {
-    let deadline = std::time::Instant::now() + LONG;
-    let mut order = Vec::new();
-    while order.len() < n {
-        assert!(std::time::Instant::now() < deadline, "{}: only {order:?}", poll.backend());
-        let seen = poll_once(poll, events, LONG);
-        assert!(seen.len() <= 1, "{}: capacity 1 returned {seen:?}", poll.backend());
-        order.extend(seen.iter().map(|s| s.token));
-    }
-    order
-}
 
 /// N level-ready sockets, room for one event per wait: N waits report N
 /// distinct sockets (epoll rotates its ready list; poll and select resume
@@ -56,64 +40,15 @@ fn capacity_one_delivers_every_ready_socket(backend: Backend) {
         (0..N).map(|i| util::ExpectEvent::new(Token(i), Readiness::READABLE)).collect(),
     );
     for round in 0..3 {
-        let order = distinct_over_waits(&mut poll, &mut events, N);
+        let order = util::distinct_over_waits(&mut poll, &mut events, N);
         let distinct: HashSet<Token> = order.iter().copied().collect();
         assert_eq!(distinct.len(), N, "{backend}: round {round}: {N} waits gave {order:?}");
     }
 }
 
-/// Sockets, level user sources and a waker together, room for one event:
-/// nothing is starved, neither the user sources by the sockets nor the
-/// sockets by the user sources.
-fn capacity_one_delivers_sockets_and_user_sources(backend: Backend) {
-    const SOCKETS: usize = 3;
-    const USERS: usize = 3;
-    let (mut poll, mut events) = poller(backend, 1);
-    let mut pairs = Vec::new();
-    for i in 0..SOCKETS {
-        let (mut a, mut b) = UnixStream::pair().unwrap();
-        poll.registry().register(&mut b, Token(i), Interest::READABLE, Trigger::Level).unwrap();
-        a.write_all(b"x").unwrap();
-        pairs.push((a, b));
-    }
-    let mut users = Vec::new();
-    for i in 0..USERS {
-        let (mut source, set) = Registration::new();
-        poll.registry().register(&mut source, Token(100 + i), Interest::READABLE, Trigger::Level).unwrap();
-        set.set_readiness(Ready::READABLE).unwrap();
-        users.push((source, set));
-    }
-    let waker = Waker::new(poll.registry(), Token(200)).unwrap();
-    waker.wake().unwrap();
-
-    let all: HashSet<Token> =
-        (0..SOCKETS).map(Token).chain((0..USERS).map(|i| Token(100 + i))).chain([Token(200)]).collect();
-    // Every source is ready now; a fair poller reports each within a few
-    // rounds of waits (allow 3 rounds: the order is the backend's).
-    let order = distinct_over_waits(&mut poll, &mut events, 3 * all.len());
-    let seen: HashSet<Token> = order.iter().copied().collect();
-    let missing: Vec<_> = all.difference(&seen).collect();
-    assert!(missing.is_empty(), "{backend}: never reported {missing:?}; order {order:?}");
-}
-
-/// N level user sources, room for one event per wait: N waits report N
-/// distinct sources, every round.
-fn capacity_one_delivers_every_level_user_source(backend: Backend) {
-    const N: usize = 4;
-    let (mut poll, mut events) = poller(backend, 1);
-    let mut users = Vec::new();
-    for i in 0..N {
-        let (mut source, set) = Registration::new();
-        poll.registry().register(&mut source, Token(i), Interest::READABLE, Trigger::Level).unwrap();
-        set.set_readiness(Ready::READABLE).unwrap();
-        users.push((source, set));
-    }
-    for round in 0..3 {
-        let order = distinct_over_waits(&mut poll, &mut events, N);
-        let distinct: HashSet<Token> = order.iter().copied().collect();
-        assert_eq!(distinct.len(), N, "{backend}: round {round}: {N} waits gave {order:?}");
-    }
-}
+// Two fairness tests moved to `regressions.rs`, named for the bugs they
+// caught: `kernel_events_filling_events_starved_user_sources` and
+// `level_user_source_requeued_first_starved_the_others`.
 
 fn capacity_bounds_each_wait(backend: Backend) {
     const N: usize = 10;

@@ -22,7 +22,6 @@ backend_tests!(
     interest_filters_readiness,
     closed_and_error_readiness,
     reregister_replaces_token_and_interest,
-    reregister_while_queued_reports_once,
     no_event_after_deregister_or_drop,
 );
 
@@ -194,29 +193,8 @@ fn reregister_replaces_token_and_interest(backend: Backend) {
     );
 }
 
-/// A level source that is queued when it is reregistered (several times)
-/// is still reported once per wait, not once per reregistration.
-fn reregister_while_queued_reports_once(backend: Backend) {
-    for trigger in [Trigger::Level, Trigger::Edge] {
-        let (mut poll, mut events) = poller(backend, 8);
-        let (mut source, set) = Registration::new();
-        poll.registry().register(&mut source, U, Interest::READABLE, trigger).unwrap();
-        set.set_readiness(Ready::READABLE).unwrap();
-        for _ in 0..3 {
-            poll.registry().reregister(&mut source, U, Interest::READABLE, trigger).unwrap();
-        }
-        for _ in 0..3 {
-            let seen = poll_once(&mut poll, &mut events, LONG);
-            assert!(count(&seen, U) <= 1, "{backend} {trigger:?}: one event per wait at most: {seen:?}");
-            if trigger == Trigger::Edge {
-                break;
-            }
-        }
-        if trigger == Trigger::Edge {
-            expect_no_events(&mut poll, &mut events, &[U]);
-        }
-    }
-}
+// A source reregistered while queued is reported once per wait: see
+// `regressions.rs`, `user_source_reregistered_while_queued_was_queued_twice`.
 
 fn no_event_after_deregister_or_drop(backend: Backend) {
     let (mut poll, mut events) = poller(backend, 8);

@@ -9,8 +9,10 @@
 //! its operations when an event says it is ready, until they return
 //! `WouldBlock`. Reads and writes go through `std::io::Read` / `Write`, for
 //! the type and for a shared reference to it (so one `&TcpStream` can be
-//! read and written). Socket options are set with rustix, the same binding
-//! as every other syscall of the crate.
+//! read and written). Every socket type is `Send + Sync`.
+//!
+//! The types here hold no syscall: each operation forwards to `sys::net`,
+//! where the crate's every syscall lives.
 
 mod tcp;
 mod udp;
@@ -21,6 +23,7 @@ pub use udp::UdpSocket;
 pub use unix::{UnixAddr, UnixDatagram, UnixListener, UnixStream};
 
 use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::AsFd;
 
 use crate::io_source::{Dir, IoSource};
 use crate::sys;
@@ -48,17 +51,11 @@ impl IoSource {
     }
 
     pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        use rustix::net::Shutdown;
-        let how = match how {
-            std::net::Shutdown::Read => Shutdown::Read,
-            std::net::Shutdown::Write => Shutdown::Write,
-            std::net::Shutdown::Both => Shutdown::Both,
-        };
-        Ok(rustix::net::shutdown(self, how)?)
+        sys::net::shutdown(self.as_fd(), how)
     }
 
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        sys::net::take_error(std::os::fd::AsFd::as_fd(self))
+        sys::net::take_error(self.as_fd())
     }
 }
 

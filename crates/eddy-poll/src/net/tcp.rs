@@ -6,8 +6,6 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
-use rustix::net::{SocketType, sockopt};
-
 use super::impl_stream_io;
 use crate::io_source::{Dir, IoSource, impl_source};
 use crate::sys;
@@ -77,14 +75,7 @@ impl TcpListener {
     ///
     /// As [`TcpListener::bind`].
     pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
-        let fd = sys::net::socket(sys::net::family_of(&addr), SocketType::STREAM)?;
-        sockopt::set_socket_reuseaddr(&fd, options.reuse_address)?;
-        if options.reuse_port {
-            sockopt::set_socket_reuseport(&fd, true)?;
-        }
-        rustix::net::bind(&fd, &addr)?;
-        rustix::net::listen(&fd, options.backlog)?;
-        Ok(TcpListener { io: IoSource::new(fd) })
+        Ok(TcpListener { io: IoSource::new(sys::net::tcp_listener(&addr, options)?) })
     }
 
     /// Takes a listener from std, switching it to non-blocking.
@@ -93,8 +84,9 @@ impl TcpListener {
     ///
     /// In practice, never.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        listener.set_nonblocking(true)?;
-        Ok(TcpListener { io: IoSource::new(OwnedFd::from(listener)) })
+        let fd = OwnedFd::from(listener);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(TcpListener { io: IoSource::new(fd) })
     }
 
     /// Accepts one waiting connection (non-blocking, close-on-exec).
@@ -105,8 +97,8 @@ impl TcpListener {
     /// fds (the connection stays queued: see the reactor's acceptor for what
     /// to do); `ECONNABORTED` when the peer gave up while queued.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, addr) = self.io.do_io(Dir::Read, sys::net::accept)?;
-        Ok((TcpStream { io: IoSource::new(fd) }, sys::net::inet_addr(addr)?))
+        let (fd, addr) = self.io.do_io(Dir::Read, sys::net::accept_inet)?;
+        Ok((TcpStream { io: IoSource::new(fd) }, addr))
     }
 
     /// The address it listens on (the port chosen, after binding port 0).
@@ -115,7 +107,7 @@ impl TcpListener {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sys::net::inet_addr(Some(rustix::net::getsockname(&self.io)?))
+        sys::net::local_inet(self.io.as_fd())
     }
 
     /// The socket's pending error, cleared by reading it.
@@ -147,6 +139,13 @@ pub struct TcpStream {
     io: IoSource,
 }
 
+// The reactor keeps one per connection and counts on it in its memory per
+// idle connection: the fd and the backend's re-arm handle, nothing more.
+const _: () = assert!(
+    size_of::<TcpStream>() <= 24,
+    "TcpStream is larger than 24 bytes: the reactor's memory per idle connection counts on at most 24"
+);
+
 impl TcpStream {
     /// Starts connecting to `addr` and returns at once. Register the stream
     /// for `WRITABLE`: when it is reported, [`take_error`](Self::take_error)
@@ -158,9 +157,7 @@ impl TcpStream {
     /// Errors known at once (`ENETUNREACH`, out of fds); a refusal is
     /// reported later, as above.
     pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-        let fd = sys::net::socket(sys::net::family_of(&addr), SocketType::STREAM)?;
-        sys::net::connect(fd.as_fd(), &addr)?;
-        Ok(TcpStream { io: IoSource::new(fd) })
+        Ok(TcpStream { io: IoSource::new(sys::net::tcp_connect(&addr)?) })
     }
 
     /// Takes a stream from std, switching it to non-blocking.
@@ -169,8 +166,9 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        stream.set_nonblocking(true)?;
-        Ok(TcpStream { io: IoSource::new(OwnedFd::from(stream)) })
+        let fd = OwnedFd::from(stream);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(TcpStream { io: IoSource::new(fd) })
     }
 
     /// The peer's address.
@@ -179,7 +177,7 @@ impl TcpStream {
     ///
     /// `NotConnected` while connecting or after a failed connect.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        sys::net::inet_addr(rustix::net::getpeername(&self.io)?)
+        sys::net::peer_inet(self.io.as_fd())
     }
 
     /// The local address.
@@ -188,7 +186,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sys::net::inet_addr(Some(rustix::net::getsockname(&self.io)?))
+        sys::net::local_inet(self.io.as_fd())
     }
 
     /// Shuts down reading, writing (sends a FIN once queued data is sent) or
@@ -216,7 +214,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        Ok(sockopt::set_tcp_nodelay(&self.io, on)?)
+        sys::net::set_nodelay(self.io.as_fd(), on)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -225,7 +223,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn nodelay(&self) -> io::Result<bool> {
-        Ok(sockopt::tcp_nodelay(&self.io)?)
+        sys::net::nodelay(self.io.as_fd())
     }
 
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes `close` abortive: the
@@ -235,7 +233,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        Ok(sockopt::set_socket_linger(&self.io, linger)?)
+        sys::net::set_linger(self.io.as_fd(), linger)
     }
 
     /// The `SO_LINGER` setting.
@@ -244,7 +242,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        Ok(sockopt::socket_linger(&self.io)?)
+        sys::net::linger(self.io.as_fd())
     }
 
     /// Sets `SO_KEEPALIVE` (the kernel probes an idle connection).
@@ -253,7 +251,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
-        Ok(sockopt::set_socket_keepalive(&self.io, on)?)
+        sys::net::set_keepalive(self.io.as_fd(), on)
     }
 
     /// Whether `SO_KEEPALIVE` is set.
@@ -262,7 +260,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn keepalive(&self) -> io::Result<bool> {
-        Ok(sockopt::socket_keepalive(&self.io)?)
+        sys::net::keepalive(self.io.as_fd())
     }
 
     /// Sets the kernel's receive buffer size (`SO_RCVBUF`; the kernel
@@ -272,7 +270,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
-        Ok(sockopt::set_socket_recv_buffer_size(&self.io, bytes)?)
+        sys::net::set_recv_buffer_size(self.io.as_fd(), bytes)
     }
 
     /// Sets the kernel's send buffer size (`SO_SNDBUF`; doubled likewise).
@@ -281,7 +279,7 @@ impl TcpStream {
     ///
     /// In practice, never.
     pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
-        Ok(sockopt::set_socket_send_buffer_size(&self.io, bytes)?)
+        sys::net::set_send_buffer_size(self.io.as_fd(), bytes)
     }
 
     /// The socket's pending error (`SO_ERROR`), cleared by reading it: after

@@ -5,8 +5,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::net::{SocketType, sockopt};
-
 use crate::io_source::{Dir, IoSource, impl_source};
 use crate::sys;
 
@@ -43,9 +41,7 @@ impl UdpSocket {
     ///
     /// `AddrInUse`, `AddrNotAvailable`, out of fds.
     pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-        let fd = sys::net::socket(sys::net::family_of(&addr), SocketType::DGRAM)?;
-        rustix::net::bind(&fd, &addr)?;
-        Ok(UdpSocket { io: IoSource::new(fd) })
+        Ok(UdpSocket { io: IoSource::new(sys::net::udp_bind(&addr)?) })
     }
 
     /// Takes a socket from std, switching it to non-blocking.
@@ -54,8 +50,9 @@ impl UdpSocket {
     ///
     /// In practice, never.
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        socket.set_nonblocking(true)?;
-        Ok(UdpSocket { io: IoSource::new(OwnedFd::from(socket)) })
+        let fd = OwnedFd::from(socket);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UdpSocket { io: IoSource::new(fd) })
     }
 
     /// Sets the default destination of `send` and filters `recv` to
@@ -65,7 +62,7 @@ impl UdpSocket {
     ///
     /// `AddrNotAvailable` and the like.
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
-        Ok(rustix::net::connect(&self.io, &addr)?)
+        sys::net::connect_inet(self.io.as_fd(), &addr)
     }
 
     /// Sends one datagram to the connected peer.
@@ -84,7 +81,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` when the send buffer is full.
     pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
-        self.io.do_io(Dir::Write, |fd| sys::net::send_to(fd, buf, &addr))
+        self.io.do_io(Dir::Write, |fd| sys::net::send_to_inet(fd, buf, &addr))
     }
 
     /// Receives one datagram from the connected peer.
@@ -102,8 +99,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` when none is queued.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.do_io(Dir::Read, |fd| sys::net::recv_from(fd, buf, false))?;
-        Ok((n, sys::net::inet_addr(addr)?))
+        self.io.do_io(Dir::Read, |fd| sys::net::recv_from_inet(fd, buf, false))
     }
 
     /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
@@ -112,8 +108,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` when none is queued.
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.do_io(Dir::Read, |fd| sys::net::recv_from(fd, buf, true))?;
-        Ok((n, sys::net::inet_addr(addr)?))
+        self.io.do_io(Dir::Read, |fd| sys::net::recv_from_inet(fd, buf, true))
     }
 
     /// The local address.
@@ -122,7 +117,7 @@ impl UdpSocket {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        sys::net::inet_addr(Some(rustix::net::getsockname(&self.io)?))
+        sys::net::local_inet(self.io.as_fd())
     }
 
     /// The connected peer's address.
@@ -131,7 +126,7 @@ impl UdpSocket {
     ///
     /// `NotConnected` when not connected.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        sys::net::inet_addr(rustix::net::getpeername(&self.io)?)
+        sys::net::peer_inet(self.io.as_fd())
     }
 
     /// Sets `SO_BROADCAST`.
@@ -140,7 +135,7 @@ impl UdpSocket {
     ///
     /// In practice, never.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        Ok(sockopt::set_socket_broadcast(&self.io, on)?)
+        sys::net::set_broadcast(self.io.as_fd(), on)
     }
 
     /// The socket's pending error (an ICMP error of an earlier send),

@@ -5,14 +5,12 @@ use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-use rustix::net::{AddressFamily, SocketAddrAny, SocketAddrUnix, SocketType};
 
 use super::impl_stream_io;
 use crate::io_source::{Dir, IoSource, impl_source};
 use crate::sys;
+use crate::sys::net::Kind;
 
 /// The address of a Unix socket.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -26,20 +24,6 @@ pub enum UnixAddr {
 }
 
 impl UnixAddr {
-    fn from_any(addr: Option<SocketAddrAny>) -> UnixAddr {
-        let named = |a: &SocketAddrAny| usize::try_from(a.addr_len()).is_ok_and(|n| n > size_of::<libc::sa_family_t>());
-        let Some(addr) = addr.filter(named).and_then(|a| SocketAddrUnix::try_from(a).ok()) else {
-            return UnixAddr::Unnamed;
-        };
-        if let Some(path) = addr.path_bytes() {
-            UnixAddr::Path(PathBuf::from(std::ffi::OsStr::from_bytes(path)))
-        } else if let Some(name) = addr.abstract_name() {
-            UnixAddr::Abstract(name.to_vec())
-        } else {
-            UnixAddr::Unnamed
-        }
-    }
-
     /// The path, for a path address.
     pub fn as_path(&self) -> Option<&Path> {
         match self {
@@ -47,18 +31,6 @@ impl UnixAddr {
             _ => None,
         }
     }
-}
-
-fn addr(path: &Path) -> io::Result<SocketAddrUnix> {
-    Ok(SocketAddrUnix::new(path)?)
-}
-
-fn local(fd: &IoSource) -> io::Result<UnixAddr> {
-    Ok(UnixAddr::from_any(Some(rustix::net::getsockname(fd)?)))
-}
-
-fn peer(fd: &IoSource) -> io::Result<UnixAddr> {
-    Ok(UnixAddr::from_any(rustix::net::getpeername(fd)?))
 }
 
 /// A listening Unix stream socket.
@@ -73,10 +45,7 @@ impl UnixListener {
     ///
     /// `AddrInUse` if the path exists; the file system's errors.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let fd = sys::net::socket(AddressFamily::UNIX, SocketType::STREAM)?;
-        rustix::net::bind(&fd, &addr(path.as_ref())?)?;
-        rustix::net::listen(&fd, 1024)?;
-        Ok(UnixListener { io: IoSource::new(fd) })
+        Ok(UnixListener { io: IoSource::new(sys::net::unix_listener(path.as_ref(), 1024)?) })
     }
 
     /// Accepts one waiting connection (non-blocking, close-on-exec).
@@ -85,8 +54,8 @@ impl UnixListener {
     ///
     /// `WouldBlock` when none is waiting; `EMFILE` when out of fds.
     pub fn accept(&self) -> io::Result<(UnixStream, UnixAddr)> {
-        let (fd, addr) = self.io.do_io(Dir::Read, sys::net::accept)?;
-        Ok((UnixStream { io: IoSource::new(fd) }, UnixAddr::from_any(addr)))
+        let (fd, addr) = self.io.do_io(Dir::Read, sys::net::accept_unix)?;
+        Ok((UnixStream { io: IoSource::new(fd) }, addr))
     }
 
     /// The bound address.
@@ -95,7 +64,7 @@ impl UnixListener {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<UnixAddr> {
-        local(&self.io)
+        sys::net::local_unix(self.io.as_fd())
     }
 
     /// The socket's pending error, cleared by reading it.
@@ -136,9 +105,7 @@ impl UnixStream {
     /// `NotFound` / `ConnectionRefused` if nobody listens there;
     /// `WouldBlock` if the listener's accept queue is full.
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let fd = sys::net::socket(AddressFamily::UNIX, SocketType::STREAM)?;
-        rustix::net::connect(&fd, &addr(path.as_ref())?)?;
-        Ok(UnixStream { io: IoSource::new(fd) })
+        Ok(UnixStream { io: IoSource::new(sys::net::unix_connect(path.as_ref())?) })
     }
 
     /// Two connected streams (`socketpair(2)`).
@@ -147,7 +114,7 @@ impl UnixStream {
     ///
     /// Out of fds.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
-        let (a, b) = sys::net::socketpair(SocketType::STREAM)?;
+        let (a, b) = sys::net::unix_pair(Kind::Stream)?;
         Ok((UnixStream { io: IoSource::new(a) }, UnixStream { io: IoSource::new(b) }))
     }
 
@@ -157,7 +124,7 @@ impl UnixStream {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<UnixAddr> {
-        local(&self.io)
+        sys::net::local_unix(self.io.as_fd())
     }
 
     /// The peer's address.
@@ -166,7 +133,7 @@ impl UnixStream {
     ///
     /// `NotConnected` if the connection is gone.
     pub fn peer_addr(&self) -> io::Result<UnixAddr> {
-        peer(&self.io)
+        sys::net::peer_unix(self.io.as_fd())
     }
 
     /// Shuts down reading, writing or both.
@@ -215,9 +182,7 @@ impl UnixDatagram {
     ///
     /// `AddrInUse` if the path exists.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        let fd = sys::net::socket(AddressFamily::UNIX, SocketType::DGRAM)?;
-        rustix::net::bind(&fd, &addr(path.as_ref())?)?;
-        Ok(UnixDatagram { io: IoSource::new(fd) })
+        Ok(UnixDatagram { io: IoSource::new(sys::net::unix_bind(path.as_ref(), Kind::Datagram)?) })
     }
 
     /// An unbound socket (it can send, and receive once connected).
@@ -226,7 +191,7 @@ impl UnixDatagram {
     ///
     /// Out of fds.
     pub fn unbound() -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram { io: IoSource::new(sys::net::socket(AddressFamily::UNIX, SocketType::DGRAM)?) })
+        Ok(UnixDatagram { io: IoSource::new(sys::net::unix_unbound(Kind::Datagram)?) })
     }
 
     /// Two connected sockets (`socketpair(2)`).
@@ -235,7 +200,7 @@ impl UnixDatagram {
     ///
     /// Out of fds.
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
-        let (a, b) = sys::net::socketpair(SocketType::DGRAM)?;
+        let (a, b) = sys::net::unix_pair(Kind::Datagram)?;
         Ok((UnixDatagram { io: IoSource::new(a) }, UnixDatagram { io: IoSource::new(b) }))
     }
 
@@ -245,7 +210,7 @@ impl UnixDatagram {
     ///
     /// `NotFound` / `ConnectionRefused` if nothing is bound there.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        Ok(rustix::net::connect(&self.io, &addr(path.as_ref())?)?)
+        sys::net::connect_unix(self.io.as_fd(), path.as_ref())
     }
 
     /// Sends one datagram to the connected peer.
@@ -264,8 +229,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock` when the peer's queue is full.
     pub fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let to = addr(path.as_ref())?;
-        self.io.do_io(Dir::Write, |fd| sys::net::send_to(fd, buf, &to))
+        self.io.do_io(Dir::Write, |fd| sys::net::send_to_unix(fd, buf, path.as_ref()))
     }
 
     /// Receives one datagram.
@@ -283,8 +247,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock` when none is queued.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, UnixAddr)> {
-        let (n, addr) = self.io.do_io(Dir::Read, |fd| sys::net::recv_from(fd, buf, false))?;
-        Ok((n, UnixAddr::from_any(addr)))
+        self.io.do_io(Dir::Read, |fd| sys::net::recv_from_unix(fd, buf))
     }
 
     /// The local address.
@@ -293,7 +256,7 @@ impl UnixDatagram {
     ///
     /// In practice, never.
     pub fn local_addr(&self) -> io::Result<UnixAddr> {
-        local(&self.io)
+        sys::net::local_unix(self.io.as_fd())
     }
 
     /// The connected peer's address.
@@ -302,7 +265,7 @@ impl UnixDatagram {
     ///
     /// `NotConnected` when not connected.
     pub fn peer_addr(&self) -> io::Result<UnixAddr> {
-        peer(&self.io)
+        sys::net::peer_unix(self.io.as_fd())
     }
 
     /// Shuts down reading, writing or both.

@@ -10,7 +10,8 @@
 //!   and left out of the wait set until `reregister`.
 //! - `Edge`: after an event, the directions it reported are `muted` and left
 //!   out of the wait set until an eddy socket's operation in that direction
-//!   returns `WouldBlock` ([`Table::rearm`]) or until `reregister`. This is
+//!   returns `WouldBlock` ([`Table::rearm`], reached through the backend's
+//!   opaque [`ReArm`](super::ReArm) handle) or until `reregister`. This is
 //!   mio's emulation; it differs from epoll in one way, documented on
 //!   [`Trigger::Edge`](crate::Trigger::Edge).
 //!
@@ -36,7 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::eventfd::Notifier;
-use crate::event::flags;
+use super::flags;
 use crate::{Event, Events, Interest, Token, Trigger};
 
 /// Direction bits of an emulated registration.
@@ -347,7 +348,7 @@ impl<W: Wait> super::Selector for Selector<W> {
         self.table.notifier.notify()
     }
 
-    fn edge_rearm(&self) -> Option<Arc<Table>> {
-        Some(Arc::clone(&self.table))
+    fn rearm(&self) -> Option<super::ReArm> {
+        Some(super::ReArm(Arc::clone(&self.table)))
     }
 }

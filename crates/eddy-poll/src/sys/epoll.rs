@@ -13,13 +13,12 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 
 use super::eventfd::Notifier;
-use super::{RawEvent, emulated, timespec};
+use super::{RawEvent, ReArm, timespec};
 use crate::{Event, Events, Interest, Token, Trigger};
 
 pub(crate) struct Selector {
@@ -120,7 +119,7 @@ impl super::Selector for Selector {
         self.notifier.notify()
     }
 
-    fn edge_rearm(&self) -> Option<Arc<emulated::Table>> {
+    fn rearm(&self) -> Option<ReArm> {
         None
     }
 }

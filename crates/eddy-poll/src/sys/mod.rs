@@ -3,8 +3,10 @@
 //! One file per backend (`epoll`, `poll`, `select`; the last two share the
 //! user-space registration table in `emulated`), plus `eventfd`, `timerfd`,
 //! `signalfd` and `net`. Syscalls go through rustix; libc only where rustix
-//! has no binding (signalfd, the signal mask). Every `unsafe` block of the
-//! crate lives under this module, each with a `// SAFETY:` line.
+//! has no binding (signalfd, the signal mask, `ppoll`) and for the kernel's
+//! constants (epoll flags, signal numbers). No other module of the crate
+//! names rustix or libc: they call the functions here. Every `unsafe` block
+//! of the crate lives under this module, each with a `// SAFETY:` line.
 //!
 //! The backend contract is the [`Selector`] trait: the compiler checks that
 //! each backend gives the same operations with the same signatures, and
@@ -17,7 +19,7 @@
 //! `EINTR` is *not* retried here: `Poll::poll` retries it, in one place.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +33,19 @@ pub(crate) mod poll;
 pub(crate) mod select;
 pub(crate) mod signalfd;
 pub(crate) mod timerfd;
+
+/// The raw flag values, as the kernel defines them (`<sys/epoll.h>`): what
+/// [`crate::Event`] carries on every backend.
+pub(crate) mod flags {
+    pub(crate) const IN: u32 = libc::EPOLLIN as u32;
+    pub(crate) const PRI: u32 = libc::EPOLLPRI as u32;
+    pub(crate) const OUT: u32 = libc::EPOLLOUT as u32;
+    pub(crate) const ERR: u32 = libc::EPOLLERR as u32;
+    pub(crate) const HUP: u32 = libc::EPOLLHUP as u32;
+    pub(crate) const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+    /// poll(2)'s `POLLNVAL` (the fd is not open); epoll never reports it.
+    pub(crate) const NVAL: u32 = libc::POLLNVAL as u32;
+}
 
 /// The kernel's `struct epoll_event`, which [`crate::Event`] wraps.
 pub(crate) type RawEvent = rustix::event::epoll::Event;
@@ -80,10 +95,12 @@ pub(crate) trait Selector: Sized + Send + Sync {
     fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()>;
     /// Makes a blocked (or the next) `select` return. Coalesces.
     fn notify(&self) -> io::Result<()>;
-    /// The handle that re-arms emulated edge registrations when an eddy
-    /// socket's operation returns `WouldBlock`; `None` where the kernel does
-    /// edge triggering itself.
-    fn edge_rearm(&self) -> Option<Arc<emulated::Table>>;
+    /// The handle an eddy source keeps after registering here, to tell the
+    /// backend what only the source sees: an operation returned
+    /// `WouldBlock`, or the fd is about to close. `None` where the kernel
+    /// needs neither (it does edge triggering itself and forgets a closed
+    /// fd).
+    fn rearm(&self) -> Option<ReArm>;
     /// Like `register`, but only one of the pollers that watch the same file
     /// this way is woken per event (`EPOLLEXCLUSIVE`). `Unsupported` on the
     /// backends without it.
@@ -99,6 +116,43 @@ pub(crate) trait Selector: Sized + Send + Sync {
             io::ErrorKind::Unsupported,
             "exclusive wake-ups (EPOLLEXCLUSIVE) exist only on the epoll backend",
         ))
+    }
+}
+
+/// Which direction an operation that returned `WouldBlock` worked in.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// A backend's re-arm handle, opaque to the rest of the crate: what an eddy
+/// source keeps to report its `WouldBlock`s and its closing to the backend
+/// that emulates triggers in user space. One pointer wide (the sources keep
+/// it in an `Option`, at no extra size).
+#[derive(Clone, Debug)]
+pub(crate) struct ReArm(Arc<emulated::Table>);
+
+impl ReArm {
+    /// An operation on `fd` in `dir` returned `WouldBlock`: an `Edge`
+    /// registration waits for that direction again.
+    #[inline]
+    pub(crate) fn would_block(&self, fd: RawFd, dir: Dir) {
+        let d = match dir {
+            Dir::Read => emulated::READ | emulated::PRI,
+            Dir::Write => emulated::WRITE,
+        };
+        self.0.rearm(fd, d);
+    }
+
+    /// `fd` is about to close: forget its registration, if any.
+    pub(crate) fn forget(&self, fd: RawFd) {
+        self.0.forget(fd);
+    }
+
+    /// Whether both handles are of the same poller.
+    pub(crate) fn same(&self, other: &ReArm) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -171,8 +225,8 @@ impl AnySelector {
         dispatch!(self, s => s.notify())
     }
 
-    pub(crate) fn edge_rearm(&self) -> Option<Arc<emulated::Table>> {
-        dispatch!(self, s => s.edge_rearm())
+    pub(crate) fn rearm(&self) -> Option<ReArm> {
+        dispatch!(self, s => s.rearm())
     }
 }
 

@@ -17,8 +17,8 @@ use std::time::Duration;
 use rustix::event::{FdSetElement, FdSetIter, fd_set_insert};
 
 use super::emulated::{PRI, READ, WRITE};
+use super::flags;
 use super::timespec;
-use crate::event::flags;
 
 /// `FD_SETSIZE` on Linux.
 pub(crate) const FD_SETSIZE: usize = libc::FD_SETSIZE;

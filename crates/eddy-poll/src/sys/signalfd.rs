@@ -10,6 +10,21 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
+/// The signal numbers `crate::signal` names (Linux's values).
+pub(crate) const SIGINT: i32 = libc::SIGINT;
+pub(crate) const SIGTERM: i32 = libc::SIGTERM;
+pub(crate) const SIGHUP: i32 = libc::SIGHUP;
+pub(crate) const SIGQUIT: i32 = libc::SIGQUIT;
+pub(crate) const SIGUSR1: i32 = libc::SIGUSR1;
+pub(crate) const SIGUSR2: i32 = libc::SIGUSR2;
+pub(crate) const SIGCHLD: i32 = libc::SIGCHLD;
+pub(crate) const SIGPIPE: i32 = libc::SIGPIPE;
+pub(crate) const SIGWINCH: i32 = libc::SIGWINCH;
+pub(crate) const SIGALRM: i32 = libc::SIGALRM;
+/// The two signals that can be neither blocked nor caught.
+pub(crate) const SIGKILL: i32 = libc::SIGKILL;
+pub(crate) const SIGSTOP: i32 = libc::SIGSTOP;
+
 fn sigset(signals: &[i32]) -> io::Result<libc::sigset_t> {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: `set` is valid for writes; sigemptyset initializes it.

@@ -182,6 +182,20 @@ pub(crate) fn expect_events(poll: &mut Poll, events: &mut Events, expected: Vec<
     seen
 }
 
+/// Polls until `n` non-empty waits happened (empty wake-ups don't count);
+/// returns the token of each.
+pub(crate) fn distinct_over_waits(poll: &mut Poll, events: &mut Events, n: usize) -> Vec<Token> {
+    let deadline = Instant::now() + LONG;
+    let mut order = Vec::new();
+    while order.len() < n {
+        assert!(Instant::now() < deadline, "{}: only {order:?}", poll.backend());
+        let seen = poll_once(poll, events, LONG);
+        assert!(seen.len() <= 1, "{}: capacity 1 returned {seen:?}", poll.backend());
+        order.extend(seen.iter().map(|s| s.token));
+    }
+    order
+}
+
 /// A list of events for a failure message: all of them, or the first and
 /// last few of a long one.
 pub(crate) fn brief(seen: &[Seen]) -> String {
