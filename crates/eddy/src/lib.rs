@@ -8,9 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub use eddy_http as http;
+pub use eddy_lab as lab;
 pub use eddy_poll as poll;
 pub use eddy_reactor as reactor;
 
 pub mod get;
-pub mod lab;
+pub mod lab_cli;
 pub mod serve;

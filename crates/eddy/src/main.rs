@@ -22,7 +22,7 @@ enum Command {
     Get(eddy::get::GetArgs),
     /// Reproduce, on loopback, what the kernel does under edge, level and
     /// oneshot triggering, around FIN, RST and close; assert each verdict.
-    Lab(eddy::lab::LabArgs),
+    Lab(eddy::lab_cli::LabArgs),
 }
 
 fn init_logs() {
@@ -51,6 +51,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Lab(args) => eddy::lab::main(&args),
+        Command::Lab(args) => eddy::lab_cli::main(&args),
     }
 }
