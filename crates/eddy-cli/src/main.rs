@@ -16,13 +16,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve a protocol on the reactor (logs go to stderr; RUST_LOG sets the level).
-    Serve(eddy::serve::ServeArgs),
+    Serve(eddy_cli::serve::ServeArgs),
     /// Send delayed requests (`GET /{ms}/{message}`), one connection each, on
     /// one poller; print each response as it arrives.
-    Get(eddy::get::GetArgs),
+    Get(eddy_cli::get::GetArgs),
     /// Reproduce, on loopback, what the kernel does under edge, level and
     /// oneshot triggering, around FIN, RST and close; assert each verdict.
-    Lab(eddy::lab_cli::LabArgs),
+    Lab(eddy_cli::lab::LabArgs),
 }
 
 fn init_logs() {
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve(args) => {
             init_logs();
-            match eddy::serve::main(&args) {
+            match eddy_cli::serve::main(&args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("eddy serve: {e}");
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Get(args) => match eddy::get::run(&args, &mut std::io::stdout()) {
+        Command::Get(args) => match eddy_cli::get::run(&args, &mut std::io::stdout()) {
             Ok(arrivals) if arrivals.iter().all(|a| a.status == 200) => ExitCode::SUCCESS,
             Ok(_) => ExitCode::FAILURE,
             Err(e) => {
@@ -51,6 +51,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Lab(args) => eddy::lab_cli::main(&args),
+        Command::Lab(args) => eddy_cli::lab::main(&args),
     }
 }

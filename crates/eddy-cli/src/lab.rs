@@ -1,9 +1,9 @@
-//! `eddy lab`: the arguments, parsed into an [`eddy_lab::Request`].
+//! `eddy lab`: the arguments, parsed into an [`eddy::lab::Request`].
 
 use std::io;
 use std::process::ExitCode;
 
-use eddy_poll::Backend;
+use eddy::poll::Backend;
 
 /// Arguments of `eddy lab`.
 #[derive(clap::Args, Debug, Default)]
@@ -33,18 +33,18 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
 /// Runs `eddy lab`.
 pub fn main(args: &LabArgs) -> ExitCode {
     if let Some(mode) = &args.child {
-        return eddy_lab::child_main(mode);
+        return eddy::lab::child_main(mode);
     }
-    let req = eddy_lab::Request {
+    let req = eddy::lab::Request {
         name: args.name.clone(),
         all: args.all,
         json: args.json,
         backend: args.backend,
         child: None,
     };
-    match eddy_lab::command(&req, &mut io::stdout(), &mut io::stderr()) {
-        Ok(eddy_lab::Outcome::Pass) => ExitCode::SUCCESS,
-        Ok(eddy_lab::Outcome::Fail) => ExitCode::FAILURE,
+    match eddy::lab::command(&req, &mut io::stdout(), &mut io::stderr()) {
+        Ok(eddy::lab::Outcome::Pass) => ExitCode::SUCCESS,
+        Ok(eddy::lab::Outcome::Fail) => ExitCode::FAILURE,
         Err(e) => {
             let _ = io::Write::write_fmt(&mut io::stderr(), format_args!("eddy lab: {e}\n"));
             ExitCode::from(2)

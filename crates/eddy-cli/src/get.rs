@@ -12,8 +12,8 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use eddy_poll::net::TcpStream;
-use eddy_poll::{Event, Events, FlagNames, Interest, Poll, Token, Trigger};
+use eddy::poll::net::TcpStream;
+use eddy::poll::{Event, Events, FlagNames, Interest, Poll, Token, Trigger};
 
 /// Arguments of `eddy get`.
 #[derive(clap::Args, Debug, Clone)]

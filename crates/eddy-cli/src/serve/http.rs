@@ -21,10 +21,10 @@
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use eddy_http::{
+use eddy::http::{
     CONTINUE, DateCache, Decoded, Decoder, HttpError, Limits, Request, ResponseHead, write_error, write_response,
 };
-use eddy_reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
+use eddy::reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
 
 use super::ServeArgs;
 
@@ -113,7 +113,7 @@ impl Http {
         };
         let (state, out) = conn.state_and_out();
         let head = ResponseHead::for_request(req, &state.date)
-            .with_status(status, eddy_http::reason_phrase(status))
+            .with_status(status, eddy::http::reason_phrase(status))
             .with_content_type(content_type);
         write_response(out, &head, body);
         if req.keep_alive { Next::Continue } else { Next::Close }

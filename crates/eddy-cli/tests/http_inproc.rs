@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use eddy::reactor::{Config, EventLoop, ListenerMode, Server, ServerConfig};
-use eddy::serve::http::{Http, HttpState, new_loop};
+use eddy_cli::serve::http::{Http, HttpState, new_loop};
 use httpd::parse_one;
 
 fn http_loop() -> (EventLoop<Http>, SocketAddr) {

@@ -6,8 +6,8 @@ pub mod http;
 use std::io;
 use std::net::SocketAddr;
 
-use eddy_poll::Backend;
-use eddy_reactor::{EventLoop, Handler, ListenerMode, Server, ServerConfig};
+use eddy::poll::Backend;
+use eddy::reactor::{EventLoop, Handler, ListenerMode, Server, ServerConfig};
 
 /// Which protocol `eddy serve` speaks.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use eddy_reactor::{Config, Conn, EventLoop, Handler, Input};
+use eddy::reactor::{Config, Conn, EventLoop, Handler, Input};
 
 use super::ServeArgs;
 
