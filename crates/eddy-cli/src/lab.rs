@@ -1,9 +1,13 @@
-//! `eddy lab`: the arguments, parsed into an [`eddy::lab::Request`].
+//! `eddy lab`: the arguments, parsed into an [`eddy::lab::Request`] for the
+//! lab to run.
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
+use eddy::lab::{ChildCommand, Outcome, Request};
 use eddy::poll::Backend;
+
+use crate::Error;
 
 /// Arguments of `eddy lab`.
 #[derive(clap::Args, Debug, Default)]
@@ -19,35 +23,34 @@ pub struct LabArgs {
     pub json: bool,
     /// The poller: epoll, poll or select (default: the experiment's first;
     /// with --all, experiments that mean nothing on it are skipped).
-    #[arg(long, value_parser = parse_backend)]
+    #[arg(long, value_parser = crate::args::backend)]
     pub backend: Option<Backend>,
     /// The part of an experiment that runs in a child process (internal).
     #[arg(long, hide = true)]
     pub child: Option<String>,
 }
 
-fn parse_backend(s: &str) -> Result<Backend, String> {
-    s.parse().map_err(|e: io::Error| e.to_string())
-}
-
-/// Runs `eddy lab`.
-pub fn main(args: &LabArgs) -> ExitCode {
+/// Runs `eddy lab`: the listing, one experiment or all of them, to `out`;
+/// exit code 1 if a verdict failed.
+///
+/// # Errors
+///
+/// An unknown experiment, or one that means nothing on the backend (exit
+/// code 2, the listing in the message); an experiment that could not run.
+pub fn main(args: &LabArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
     if let Some(mode) = &args.child {
-        return eddy::lab::child_main(mode);
+        return Ok(eddy::lab::child_main(mode));
     }
-    let req = eddy::lab::Request {
+    let req = Request {
         name: args.name.clone(),
         all: args.all,
         json: args.json,
         backend: args.backend,
-        child: None,
+        child: Some(ChildCommand::current_eddy()?),
     };
-    match eddy::lab::command(&req, &mut io::stdout(), &mut io::stderr()) {
-        Ok(eddy::lab::Outcome::Pass) => ExitCode::SUCCESS,
-        Ok(eddy::lab::Outcome::Fail) => ExitCode::FAILURE,
-        Err(e) => {
-            let _ = io::Write::write_fmt(&mut io::stderr(), format_args!("eddy lab: {e}\n"));
-            ExitCode::from(2)
-        }
+    match eddy::lab::command(&req, out, &mut io::stderr()) {
+        Ok(Outcome::Pass) => Ok(ExitCode::SUCCESS),
+        Ok(Outcome::Fail) => Ok(ExitCode::FAILURE),
+        Err(e) => Err(Error::usage(e.to_string())),
     }
 }

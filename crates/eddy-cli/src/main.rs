@@ -1,10 +1,14 @@
-//! The `eddy` command.
+//! The `eddy` command: parses the command line, sets up the logs and runs
+//! one subcommand. Every subcommand has the same entry point,
+//! `main(&Args, stdout) -> Result<ExitCode, Error>`.
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stderr)]
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use eddy_cli::{get, lab, serve};
 
 #[derive(Parser)]
 #[command(name = "eddy", version, about = "eddy: a Linux event-driven I/O toolkit")]
@@ -15,42 +19,44 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve a protocol on the reactor (logs go to stderr; RUST_LOG sets the level).
-    Serve(eddy_cli::serve::ServeArgs),
+    /// Serve a protocol on the reactor: HTTP (the default) or echo. Logs go
+    /// to stderr (RUST_LOG sets the level); once listening, one `ready ...`
+    /// line goes to stdout.
+    Serve(serve::ServeArgs),
     /// Send delayed requests (`GET /{ms}/{message}`), one connection each, on
     /// one poller; print each response as it arrives.
-    Get(eddy_cli::get::GetArgs),
+    Get(get::GetArgs),
     /// Reproduce, on loopback, what the kernel does under edge, level and
     /// oneshot triggering, around FIN, RST and close; assert each verdict.
-    Lab(eddy_cli::lab::LabArgs),
+    Lab(lab::LabArgs),
 }
 
+/// Logs to stderr, at the level RUST_LOG says (info by default), in colour
+/// only on a terminal (and not with NO_COLOR set).
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+        .init();
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Serve(args) => {
-            init_logs();
-            match eddy_cli::serve::main(&args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("eddy serve: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+    let cli = Cli::parse();
+    init_logs();
+    let mut out = std::io::stdout();
+    let (name, result) = match &cli.command {
+        Command::Serve(args) => ("serve", serve::main(args, &mut out)),
+        Command::Get(args) => ("get", get::main(args, &mut out)),
+        Command::Lab(args) => ("lab", lab::main(args, &mut out)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("eddy {name}: {e}");
+            e.exit_code()
         }
-        Command::Get(args) => match eddy_cli::get::run(&args, &mut std::io::stdout()) {
-            Ok(arrivals) if arrivals.iter().all(|a| a.status == 200) => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("eddy get: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Lab(args) => eddy_cli::lab::main(&args),
     }
 }
