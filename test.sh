@@ -37,6 +37,9 @@ scope=(--workspace)
 for arg in "$@"; do
     [[ $arg == -p || $arg == --package || $arg == --package=* || $arg == -p?* ]] && scope=()
 done
+# A test whose client (curl, wrk, ab, h2load, python3, prlimit) is missing
+# fails here, never skips.
+export EDDY_REQUIRE_CLIENTS=1
 cargo nextest run "${scope[@]}" --no-fail-fast "$@"
 if (($# == 0)); then
     cargo test --workspace --doc

@@ -2,7 +2,7 @@
 //! request into reads gives the same answer, a delay whose client leaves
 //! leaves no timer behind, and two loops both serve.
 
-mod httpd;
+mod util;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use eddy::reactor::{Config, EventLoop, ListenerMode, Server, ServerConfig};
 use eddy_cli::serve::http::{Http, HttpState, new_loop};
-use httpd::parse_one;
+use util::parse_one;
 
 fn http_loop() -> (EventLoop<Http>, SocketAddr) {
     let cfg = Config { idle_timeout: Some(Duration::from_secs(60)), ..Config::default() };

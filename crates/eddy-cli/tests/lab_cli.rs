@@ -1,14 +1,17 @@
 //! The `eddy lab` command: the listing, `--all --json`, and the exit
 //! codes. (Each experiment on each backend is tested in eddy-lab.)
 
+mod util;
+
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use eddy::lab::EXPERIMENTS;
+use util::clients;
 
-const EDDY: &str = env!("CARGO_BIN_EXE_eddy");
-
+/// `eddy <args>`, bounded (every experiment's waits are).
 fn eddy(args: &[&str]) -> Output {
-    Command::new(EDDY).args(args).stdin(Stdio::null()).output().expect("the eddy binary runs")
+    util::eddy_command(args, Duration::from_secs(300))
 }
 
 #[test]
@@ -54,18 +57,17 @@ print(" ".join(r["name"] + "=" + r["verdict"] for r in data))
 
 fn python_check(script: &str, json: &[u8]) -> Option<String> {
     use std::io::Write;
-    let mut child = match Command::new("python3")
+    // No Python here (test.sh installs it): the checks by hand stay.
+    if !clients(&["python3"]) {
+        return None;
+    }
+    let mut child = Command::new("python3")
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(child) => child,
-        // No Python here (test.sh installs it): the hand check below stays.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("python3: {e}"),
-    };
+        .expect("python3 runs");
     child.stdin.take().unwrap().write_all(json).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
