@@ -32,7 +32,15 @@ fi
 # Tests that open thousands of sockets need more than the usual 1024 fds.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-cargo nextest run --workspace --no-fail-fast "$@"
+# `-p CRATE` narrows the run; without it, every crate.
+scope=(--workspace)
+for arg in "$@"; do
+    [[ $arg == -p || $arg == --package || $arg == --package=* || $arg == -p?* ]] && scope=()
+done
+# A test whose client (curl, wrk, ab, h2load, python3, prlimit) is missing
+# fails here, never skips.
+export EDDY_REQUIRE_CLIENTS=1
+cargo nextest run "${scope[@]}" --no-fail-fast "$@"
 if (($# == 0)); then
     cargo test --workspace --doc
 fi

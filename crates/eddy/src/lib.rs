@@ -1,16 +1,27 @@
 //! eddy: a Linux event-driven I/O toolkit.
 //!
-//! This facade re-exports the layers: [`poll`] (the demultiplexer),
-//! [`reactor`] (the Reactor pattern) and [`http`] (the HTTP/1.1 codec); the
-//! async runtime and the fibers will join them as they are built. It also
-//! holds the `eddy` command's subcommands: [`serve`], [`get`], [`lab`].
+//! This facade re-exports the layers, each behind a cargo feature:
+//!
+//! | module      | crate          | feature             | what                                   |
+//! |-------------|----------------|---------------------|----------------------------------------|
+//! | [`poll`]    | eddy-poll      | always              | the demultiplexer: epoll, poll, select |
+//! | `reactor`   | eddy-reactor   | `reactor` (default) | the Reactor pattern                    |
+//! | `http`      | eddy-http      | `http` (default)    | the HTTP/1.1 codec                     |
+//! | `lab`       | eddy-lab       | `lab`               | the kernel lab's experiments           |
+//!
+//! The features `rt` (the async runtime) and `fiber` (the fibers) are
+//! reserved, and empty until those layers are built.
+//!
+//! The `eddy` command (`eddy serve`, `eddy get`, `eddy lab`) is the
+//! `eddy-cli` package; depending on this crate pulls in no argument parser
+//! and no log subscriber.
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "http")]
 pub use eddy_http as http;
+#[cfg(feature = "lab")]
+pub use eddy_lab as lab;
 pub use eddy_poll as poll;
+#[cfg(feature = "reactor")]
 pub use eddy_reactor as reactor;
-
-pub mod get;
-pub mod lab;
-pub mod serve;

@@ -2,15 +2,15 @@
 //! request into reads gives the same answer, a delay whose client leaves
 //! leaves no timer behind, and two loops both serve.
 
-mod httpd;
+mod util;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use eddy::reactor::{Config, EventLoop, ListenerMode, Server, ServerConfig};
-use eddy::serve::http::{Http, HttpState, new_loop};
-use httpd::parse_one;
+use eddy_cli::serve::http::{Http, HttpState, new_loop};
+use util::parse_one;
 
 fn http_loop() -> (EventLoop<Http>, SocketAddr) {
     let cfg = Config { idle_timeout: Some(Duration::from_secs(60)), ..Config::default() };

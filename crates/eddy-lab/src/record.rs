@@ -4,7 +4,6 @@
 
 use std::fmt::{self, Display, Write as _};
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eddy_poll::{Backend, Event, FlagNames};
@@ -251,8 +250,8 @@ impl From<&Event> for SeenEvent {
 pub(crate) struct Lab {
     /// The backend the experiment's pollers use.
     pub(crate) backend: Backend,
-    /// The `eddy` binary, for experiments that need a child process.
-    pub(crate) eddy_exe: Option<PathBuf>,
+    /// The child process of the experiments that need one.
+    pub(crate) child: Option<crate::ChildCommand>,
     start: Instant,
     /// Print each line as it is recorded (the CLI without `--json`).
     live: bool,
@@ -262,10 +261,10 @@ pub(crate) struct Lab {
 }
 
 impl Lab {
-    pub(crate) fn new(backend: Backend, live: bool, eddy_exe: Option<PathBuf>) -> Lab {
+    pub(crate) fn new(backend: Backend, live: bool, child: Option<crate::ChildCommand>) -> Lab {
         Lab {
             backend,
-            eddy_exe,
+            child,
             start: Instant::now(),
             live,
             setup: Vec::new(),

@@ -1,7 +1,8 @@
 //! `sigpipe`: with SIGPIPE at its default action, a plain `write(2)` to a
 //! reset peer kills the process; the same write through eddy returns
-//! `EPIPE`. Both run in a child process (this binary, `eddy lab --child
-//! sigpipe-plain|sigpipe-eddy`), since one of them must die.
+//! `EPIPE`. Both run in a child process (by default this binary as `eddy
+//! lab --child sigpipe-plain|sigpipe-eddy`; see [`crate::ChildCommand`]),
+//! since one of them must die.
 //!
 //! Why a write *after* the reset was seen: the RST leaves `ECONNRESET` as
 //! the socket's pending error, and the first call to look at it (here the
@@ -14,7 +15,6 @@
 use std::io::{self, Read as _, Write as _};
 use std::net::Shutdown;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -34,20 +34,20 @@ pub(crate) fn sigpipe(lab: &mut Lab) -> io::Result<()> {
     lab.setup(
         "then writes one byte, up to three times: plain write(2) in one child, eddy's TcpStream::write in the other",
     );
-    let exe = match lab.eddy_exe.clone() {
-        Some(exe) => exe,
-        None => std::env::current_exe()?,
+    let child = match lab.child.clone() {
+        Some(child) => child,
+        None => crate::ChildCommand::current_eddy()?,
     };
-    lab.note(Kind::Note, format!("child binary: {}", exe.display()));
+    lab.note(Kind::Note, format!("child binary: {} {}", child.program.display(), child.args.join(" ")));
 
-    let plain = run_child(lab, &exe, PLAIN)?;
+    let plain = run_child(lab, &child, PLAIN)?;
     lab.check(
         "plain write(2)",
         "the child killed by signal 13 (SIGPIPE)",
         describe_status(plain.0),
         plain.0.signal() == Some(13),
     );
-    let eddy = run_child(lab, &exe, EDDY)?;
+    let eddy = run_child(lab, &child, EDDY)?;
     let epipe = eddy.1.iter().any(|l| l.contains("write(1) -> Err(EPIPE)"));
     lab.check(
         "eddy write",
@@ -69,9 +69,10 @@ fn describe_status(status: ExitStatus) -> String {
 
 /// Runs one child, bounded; records its lines; returns its status and
 /// its lines.
-fn run_child(lab: &mut Lab, exe: &Path, mode: &str) -> io::Result<(ExitStatus, Vec<String>)> {
-    let child = Command::new(exe)
-        .args(["lab", "--child", mode])
+fn run_child(lab: &mut Lab, command: &crate::ChildCommand, mode: &str) -> io::Result<(ExitStatus, Vec<String>)> {
+    let child = Command::new(&command.program)
+        .args(&command.args)
+        .arg(mode)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

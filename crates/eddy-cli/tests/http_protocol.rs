@@ -2,18 +2,18 @@
 //! 100-continue, delays in order, every refusal with its status, slowloris,
 //! idle keep-alive.
 
-mod httpd;
+mod util;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use httpd::{Serve, closes_cleanly, connect, read_responses, roundtrip};
+use util::{Eddy, closes_cleanly, connect, read_responses, roundtrip};
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
 #[test]
 fn a_hundred_pipelined_requests_in_one_write_get_a_hundred_answers_in_order() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     let mut s = connect(srv.addr);
     let mut burst = Vec::new();
     for i in 0..100 {
@@ -36,7 +36,7 @@ fn a_hundred_pipelined_requests_in_one_write_get_a_hundred_answers_in_order() {
 
 #[test]
 fn a_delayed_answer_holds_back_the_pipelined_ones() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     let mut s = connect(srv.addr);
     s.write_all(b"GET /150/slow HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     let start = Instant::now();
@@ -47,7 +47,7 @@ fn a_delayed_answer_holds_back_the_pipelined_ones() {
 
 #[test]
 fn http10_keeps_alive_only_when_asked() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     let (r, mut s) = roundtrip(srv.addr, b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(r.status, 200);
     assert!(closes_cleanly(&mut s), "HTTP/1.0 without keep-alive: the server closes");
@@ -59,7 +59,7 @@ fn http10_keeps_alive_only_when_asked() {
 
 #[test]
 fn connection_close_is_answered_then_closed() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     let (r, mut s) = roundtrip(srv.addr, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(closes_cleanly(&mut s));
@@ -67,7 +67,7 @@ fn connection_close_is_answered_then_closed() {
 
 #[test]
 fn expect_100_continue_gets_the_interim_answer_first() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     let mut s = connect(srv.addr);
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").unwrap();
     let mut buf = [0u8; 25];
@@ -79,7 +79,7 @@ fn expect_100_continue_gets_the_interim_answer_first() {
 }
 
 /// Sends `req`; expects `status`, then a clean close.
-fn refused(srv: &Serve, req: &[u8], status: u16) {
+fn refused(srv: &Eddy, req: &[u8], status: u16) {
     let mut s = connect(srv.addr);
     // The server may close before reading everything: a write error is fine.
     let _ = s.write_all(req);
@@ -90,7 +90,7 @@ fn refused(srv: &Serve, req: &[u8], status: u16) {
 
 #[test]
 fn bad_input_gets_its_status_and_the_connection_closes() {
-    let srv = Serve::start(&[]);
+    let srv = Eddy::serve(&[]);
     refused(&srv, b"GET / HTTP/1.1 extra\r\nHost: t\r\n\r\n", 400);
     refused(&srv, b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", 400);
     let long_line = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
@@ -108,7 +108,7 @@ fn bad_input_gets_its_status_and_the_connection_closes() {
 
 #[test]
 fn a_slow_header_block_gets_408_and_a_close() {
-    let srv = Serve::start(&["--header-timeout", "0.3"]);
+    let srv = Eddy::serve(&["--header-timeout", "0.3"]);
     let mut s = connect(srv.addr);
     let start = Instant::now();
     s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ").unwrap();
@@ -120,7 +120,7 @@ fn a_slow_header_block_gets_408_and_a_close() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_after_its_timeout() {
-    let srv = Serve::start(&["--idle-timeout", "0.3"]);
+    let srv = Eddy::serve(&["--idle-timeout", "0.3"]);
     let (r, mut s) = roundtrip(srv.addr, GET);
     assert_eq!(r.status, 200);
     let start = Instant::now();

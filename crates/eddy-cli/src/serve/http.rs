@@ -21,12 +21,12 @@
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use eddy_http::{
+use eddy::http::{
     CONTINUE, DateCache, Decoded, Decoder, HttpError, Limits, Request, ResponseHead, write_error, write_response,
 };
-use eddy_reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
+use eddy::reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
 
-use super::ServeArgs;
+use super::HttpArgs;
 
 /// The longest delay `GET /{ms}/{message}` accepts: one day.
 pub const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -113,7 +113,7 @@ impl Http {
         };
         let (state, out) = conn.state_and_out();
         let head = ResponseHead::for_request(req, &state.date)
-            .with_status(status, eddy_http::reason_phrase(status))
+            .with_status(status, eddy::http::reason_phrase(status))
             .with_content_type(content_type);
         write_response(out, &head, body);
         if req.keep_alive { Next::Continue } else { Next::Close }
@@ -217,13 +217,13 @@ impl Handler for Http {
     }
 }
 
-/// The loop configuration of the HTTP server: keep-alive connections idle
-/// for `idle` are closed; a request must arrive whole within `header` of
-/// its first byte (else 408).
-pub fn loop_config(args: &ServeArgs) -> Config {
-    let mut cfg = super::echo::loop_config(args);
-    cfg.idle_timeout = Some(Duration::from_secs_f64(if args.idle_timeout > 0.0 { args.idle_timeout } else { 60.0 }));
-    cfg.read_timeout = Some(Duration::from_secs_f64(args.header_timeout.max(0.001)));
+/// The loop configuration of the HTTP server: connections idle for
+/// `--idle-timeout` are closed; a request must arrive whole within
+/// `--header-timeout` of its first byte (else 408). 0 disables either.
+pub fn loop_config(args: &HttpArgs) -> Config {
+    let mut cfg = super::echo::common_config(&args.common);
+    cfg.idle_timeout = super::unless_zero(args.idle_timeout);
+    cfg.read_timeout = super::unless_zero(args.header_timeout);
     cfg
 }
 
@@ -238,12 +238,14 @@ pub fn new_loop(cfg: Config) -> io::Result<EventLoop<Http>> {
     Ok(lp)
 }
 
-/// Runs the HTTP server until SIGINT or SIGTERM.
+/// Runs the HTTP server until SIGINT or SIGTERM; the ready line goes to
+/// `out`.
 ///
 /// # Errors
 ///
 /// Binding failed or a loop failed.
-pub fn serve(args: &ServeArgs) -> io::Result<()> {
+pub fn serve(args: &HttpArgs, out: &mut dyn io::Write) -> io::Result<()> {
     let cfg = loop_config(args);
-    super::run(args, "http", "http://", move |_| new_loop(cfg.clone()), |_: &mut HttpState, _| Some(Http::default()))
+    let init = move |_| new_loop(cfg.clone());
+    super::run(&args.common, "http", "http://", out, init, |_: &mut HttpState, _| Some(Http::default()))
 }

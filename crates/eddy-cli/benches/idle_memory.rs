@@ -23,7 +23,7 @@
 //! hard limit (N client sockets here) and the servers inherit it (N server
 //! sockets there): each process needs N plus a few.
 //!
-//! `cargo bench -p eddy --bench idle_memory`
+//! `cargo bench -p eddy-cli --bench idle_memory`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 

@@ -10,10 +10,13 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use eddy_poll::net::TcpStream;
-use eddy_poll::{Event, Events, FlagNames, Interest, Poll, Token, Trigger};
+use eddy::poll::net::TcpStream;
+use eddy::poll::{Event, Events, FlagNames, Interest, Poll, Token, Trigger};
+
+use crate::Error;
 
 /// Arguments of `eddy get`.
 #[derive(clap::Args, Debug, Clone)]
@@ -25,9 +28,21 @@ pub struct GetArgs {
     /// per delay, sent in this order.
     #[arg(long, value_delimiter = ',', default_value = "5000,4000,3000,2000,1000")]
     pub delays: Vec<u64>,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 60.0)]
-    pub timeout: f64,
+    /// Give up when the responses are not all in after this long
+    /// (250ms, 10s, 1.5s, 2m; a bare number is seconds; 0: never).
+    #[arg(long, default_value = "60s", value_parser = crate::args::duration, allow_hyphen_values = true)]
+    pub timeout: Duration,
+}
+
+/// Runs `eddy get`, reporting to `out`: exit code 0 if every response is a
+/// 200, 1 if not.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn main(args: &GetArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
+    let arrivals = run(args, out)?;
+    Ok(if arrivals.iter().all(|a| a.status == 200) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// One response as it arrived.
@@ -97,15 +112,16 @@ pub fn run(args: &GetArgs, out: &mut dyn Write) -> io::Result<Vec<Arrival>> {
     }
     writeln!(out, "sent {} request(s) to {addr}, each on its own connection, on one poller", reqs.len())?;
     let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(args.timeout.max(0.0));
+    // 0: no deadline.
+    let deadline = (!args.timeout.is_zero()).then(|| start + args.timeout);
     let mut events = Events::with_capacity(64);
     let mut arrivals = Vec::new();
     while arrivals.len() < reqs.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
             return Err(io::Error::new(ErrorKind::TimedOut, "responses still missing at the timeout"));
         }
-        poll.poll(&mut events, Some(left))?;
+        poll.poll(&mut events, left)?;
         for event in &events {
             let i = event.token().0;
             if let Some(arrival) = step(&mut reqs[i], i, event, &host)? {

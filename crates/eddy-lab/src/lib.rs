@@ -1,13 +1,15 @@
-//! The lab: what the kernel does under edge, level and oneshot triggering,
+//! eddy-lab: what the kernel does under edge, level and oneshot triggering,
 //! and around FIN, RST and close, each shown by a program that runs it for
 //! real on loopback, prints what happened and asserts it.
 //!
-//! `eddy lab` lists the experiments, `eddy lab NAME` runs one, `eddy lab
-//! --all` runs every one and exits non-zero if any verdict fails; `--json`
-//! prints machine-readable results (one object, or an array with `--all`);
+//! The `eddy lab` command is this crate's front end (the CLI parses the
+//! arguments into a [`Request`] and calls [`command`]): `eddy lab` lists the
+//! experiments, `eddy lab NAME` runs one, `eddy lab --all` runs every one
+//! and exits non-zero if any verdict fails; `--json` prints
+//! machine-readable results (one object, or an array with `--all`);
 //! `--backend epoll|poll|select` picks the poller where the experiment means
 //! something on more than one. The test suite (`tests/lab.rs`) runs every
-//! experiment through [`run`].
+//! experiment through [`run_with`].
 //!
 //! # How an experiment is built
 //!
@@ -26,6 +28,9 @@
 //! It uses eddy-poll's public API; raw syscalls (through rustix) only where
 //! the experiment is about the raw syscall: a plain `write(2)` for
 //! `sigpipe`, raising the fd limit and `dup` for `select-limit`.
+//!
+//! `sigpipe` runs part of itself in a child process, a program that calls
+//! [`child_main`] with the mode it is given: see [`ChildCommand`].
 //!
 //! # Waiting, and what verdicts tolerate
 //!
@@ -52,6 +57,8 @@
 //! has no read-closed bit: where that changes what is seen, the experiment
 //! expects what the emulation documents and says so.
 
+#![forbid(unsafe_code)]
+
 mod close;
 mod delay;
 mod fairness;
@@ -65,7 +72,7 @@ mod tcpstate;
 mod trigger;
 mod util;
 
-use std::io::{self, Write as _};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,29 +80,50 @@ use eddy_poll::Backend;
 
 pub use record::{Check, Kind, Observation, Report, Verdict};
 
-/// Arguments of `eddy lab`.
-#[derive(clap::Args, Debug, Default)]
-pub struct LabArgs {
-    /// The experiment to run; without it (and without --all), list them.
+/// What `eddy lab` was asked to do (the CLI parses its arguments into
+/// this).
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// The experiment to run; without it (and without `all`), list them.
     pub name: Option<String>,
-    /// Run every experiment; exit non-zero if any verdict fails.
-    #[arg(long, conflicts_with = "name")]
+    /// Run every experiment; a failed verdict makes the exit code non-zero.
     pub all: bool,
     /// Print machine-readable results: one JSON object, or an array with
-    /// --all.
-    #[arg(long)]
+    /// `all`.
     pub json: bool,
-    /// The poller: epoll, poll or select (default: the experiment's first;
-    /// with --all, experiments that mean nothing on it are skipped).
-    #[arg(long, value_parser = parse_backend)]
+    /// The poller (default: the experiment's first; with `all`,
+    /// experiments that mean nothing on it are skipped).
     pub backend: Option<Backend>,
-    /// The part of an experiment that runs in a child process (internal).
-    #[arg(long, hide = true)]
-    pub child: Option<String>,
+    /// The child process of the experiments that need one (`None`:
+    /// [`ChildCommand::eddy_lab`] of this process's executable).
+    pub child: Option<ChildCommand>,
 }
 
-fn parse_backend(s: &str) -> Result<Backend, String> {
-    s.parse().map_err(|e: io::Error| e.to_string())
+/// How an experiment starts its child process: `program args... MODE`,
+/// where the program hands `MODE` to [`child_main`] and exits with the code
+/// it returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildCommand {
+    /// The program.
+    pub program: PathBuf,
+    /// The arguments before the mode.
+    pub args: Vec<String>,
+}
+
+impl ChildCommand {
+    /// `program lab --child MODE`: the shape of the `eddy` command.
+    pub fn eddy_lab(program: PathBuf) -> ChildCommand {
+        ChildCommand { program, args: vec!["lab".to_string(), "--child".to_string()] }
+    }
+
+    /// This process's own executable, as the `eddy` command.
+    ///
+    /// # Errors
+    ///
+    /// The path of the executable cannot be read.
+    pub fn current_eddy() -> io::Result<ChildCommand> {
+        Ok(ChildCommand::eddy_lab(std::env::current_exe()?))
+    }
 }
 
 /// On which backends an experiment runs.
@@ -269,9 +297,9 @@ pub struct Options {
     pub backend: Option<Backend>,
     /// Print every line to stdout as it is recorded.
     pub live: bool,
-    /// The `eddy` binary, for the experiments with a child process
-    /// (`None`: this process's own executable).
-    pub eddy_exe: Option<PathBuf>,
+    /// The child process of the experiments that need one (`None`:
+    /// [`ChildCommand::current_eddy`]).
+    pub child: Option<ChildCommand>,
 }
 
 /// Runs the experiment `name` on `backend`, printing nothing.
@@ -304,7 +332,7 @@ pub fn run_with(name: &str, options: &Options) -> io::Result<Report> {
         Backends::Compares => "all".to_string(),
         Backends::Each(_) => backend.name().to_string(),
     };
-    let mut lab = record::Lab::new(backend, options.live, options.eddy_exe.clone());
+    let mut lab = record::Lab::new(backend, options.live, options.child.clone());
     lab.begin(exp.name, &label, exp.question);
     let error = (exp.run)(&mut lab).err().map(|e| format!("{} ({:?})", e, e.kind()));
     Ok(lab.finish(exp.name, label, exp.question, error))
@@ -326,72 +354,83 @@ pub fn listing() -> String {
     out
 }
 
-/// Runs `eddy lab`.
-pub fn main(args: &LabArgs) -> ExitCode {
-    if let Some(child) = &args.child {
-        return sigpipe::child_main(child);
-    }
-    let mut out = io::stdout();
-    let code = match (&args.name, args.all) {
-        (Some(name), _) => run_one(&mut out, name, args),
-        (None, true) => run_all(&mut out, args),
+/// The child side of an experiment that runs one (`MODE` of
+/// [`ChildCommand`]): its exit code is the child's; an unknown mode is 2.
+pub fn child_main(mode: &str) -> ExitCode {
+    sigpipe::child_main(mode)
+}
+
+/// What `eddy lab` does, as [`command`] reports it.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every verdict passed (or the listing was printed).
+    Pass,
+    /// At least one verdict failed.
+    Fail,
+}
+
+/// Runs `eddy lab` as `req` says: the listing, one experiment, or every
+/// one; reports and verdicts go to `out` (a skipped experiment is noted on
+/// `note`).
+///
+/// # Errors
+///
+/// `NotFound` for an unknown experiment (its message ends with the
+/// listing); `Unsupported` if it means nothing on the backend; an error
+/// writing to `out`. A failed verdict is [`Outcome::Fail`], not an error.
+pub fn command(req: &Request, out: &mut dyn Write, note: &mut dyn Write) -> io::Result<Outcome> {
+    let outcome = match (&req.name, req.all) {
+        (Some(name), _) => run_one(out, name, req)?,
+        (None, true) => run_all(out, note, req)?,
         (None, false) => {
-            let _ = out.write_all(listing().as_bytes());
-            return ExitCode::SUCCESS;
+            out.write_all(listing().as_bytes())?;
+            Outcome::Pass
         }
     };
-    let _ = out.flush();
-    code
+    out.flush()?;
+    Ok(outcome)
 }
 
-fn options(args: &LabArgs, backend: Option<Backend>) -> Options {
-    Options { backend, live: !args.json, eddy_exe: None }
+fn options(req: &Request, backend: Option<Backend>) -> Options {
+    Options { backend, live: !req.json, child: req.child.clone() }
 }
 
-fn verdict_code(reports: &[Report]) -> ExitCode {
-    if reports.iter().all(|r| r.verdict == Verdict::Pass) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+fn outcome(reports: &[Report]) -> Outcome {
+    if reports.iter().all(|r| r.verdict == Verdict::Pass) { Outcome::Pass } else { Outcome::Fail }
 }
 
-fn run_one(out: &mut impl io::Write, name: &str, args: &LabArgs) -> ExitCode {
-    match run_with(name, &options(args, args.backend)) {
-        Ok(report) => {
-            if args.json {
-                let _ = writeln!(out, "{}", report.to_json());
-            }
-            verdict_code(&[report])
+fn run_one(out: &mut dyn Write, name: &str, req: &Request) -> io::Result<Outcome> {
+    let report = run_with(name, &options(req, req.backend)).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            io::Error::new(e.kind(), format!("{e}\n{}", listing().trim_end()))
+        } else {
+            e
         }
-        Err(e) => {
-            let _ = writeln!(io::stderr(), "eddy lab: {e}");
-            if e.kind() == io::ErrorKind::NotFound {
-                let _ = io::stderr().write_all(listing().as_bytes());
-            }
-            ExitCode::from(2)
-        }
+    })?;
+    if req.json {
+        writeln!(out, "{}", report.to_json())?;
     }
+    Ok(outcome(&[report]))
 }
 
-fn run_all(out: &mut impl io::Write, args: &LabArgs) -> ExitCode {
+fn run_all(out: &mut dyn Write, note: &mut dyn Write, req: &Request) -> io::Result<Outcome> {
     let mut reports = Vec::new();
     for exp in EXPERIMENTS {
-        if let Some(b) = args.backend.filter(|b| !exp.supports(*b)) {
-            let _ = writeln!(io::stderr(), "eddy lab: skipping {}: it means nothing on {b}", exp.name);
+        if let Some(b) = req.backend.filter(|b| !exp.supports(*b)) {
+            writeln!(note, "eddy lab: skipping {}: it means nothing on {b}", exp.name)?;
             continue;
         }
-        match run_with(exp.name, &options(args, args.backend)) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                let _ = writeln!(io::stderr(), "eddy lab: {}: {e}", exp.name);
-                return ExitCode::from(2);
-            }
-        }
+        let report = run_with(exp.name, &options(req, req.backend))
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", exp.name)))?;
+        reports.push(report);
     }
-    if args.json {
-        let _ = writeln!(out, "{}", json::array(reports.iter().map(Report::to_json)));
+    if req.json {
+        writeln!(out, "{}", json::array(reports.iter().map(Report::to_json)))?;
     } else {
-        let _ = writeln!(out, "== summary ==");
+        writeln!(out, "== summary ==")?;
         for r in &reports {
-            let _ = writeln!(out, "  {:<4} {:<17} ({})", r.verdict.to_string(), r.name, r.backend);
+            writeln!(out, "  {:<4} {:<17} ({})", r.verdict.to_string(), r.name, r.backend)?;
         }
     }
-    verdict_code(&reports)
+    Ok(outcome(&reports))
 }

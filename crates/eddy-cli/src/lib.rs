@@ -1,0 +1,14 @@
+//! The `eddy` command's subcommands: [`serve`], [`get`], [`lab`]. Each has
+//! one entry point of one shape, `main(&Args, stdout) -> Result<ExitCode,
+//! Error>`; the binary (`src/main.rs`) parses the command line, sets up the
+//! logs and calls one of them.
+
+#![forbid(unsafe_code)]
+
+pub mod args;
+mod error;
+pub mod get;
+pub mod lab;
+pub mod serve;
+
+pub use error::Error;
