@@ -23,7 +23,7 @@ use std::io;
 use eddy_poll::net::TcpListener;
 
 use crate::handler::Handler;
-use crate::io::nonblocking;
+use crate::io::{Blocked, blocked};
 use crate::loop_core::{self, Kind, LoopCore, Timer};
 use crate::reactor::{Origin, Reactor};
 
@@ -109,13 +109,12 @@ impl<F> Acceptor<F> {
         }
         let Some(spare) = self.spare.take() else { return Shed::NoSpare };
         drop(spare);
-        let accepted = nonblocking(|| self.listener.accept());
+        let accepted = self.listener.accept();
         // Out of fds, accept fails with EMFILE whether or not a connection
         // is queued; only with the spare's fd free does it say which.
-        let empty = matches!(&accepted, Ok(None));
-        // The excess connection (if any) is closed at once, freeing the fd
-        // the spare is reopened in.
-        drop(accepted);
+        let empty = matches!(accepted.map_err(blocked), Err(Ok(Blocked::WouldBlock)));
+        // The excess connection (if any) was closed at once (dropped by the
+        // match above), freeing the fd the spare is reopened in.
         self.spare = open_spare();
         match (self.spare.is_some(), empty) {
             (false, _) => Shed::NoSpare,
@@ -169,34 +168,37 @@ impl<H: Handler> Reactor<H> {
             if acc.paused {
                 return;
             }
-            match nonblocking(|| acc.listener.accept()) {
-                Ok(Some((stream, peer))) => {
+            match acc.listener.accept() {
+                Ok((stream, peer)) => {
                     acc.recovered();
                     if let Some(handler) = (acc.factory)(&mut self.parts.state, peer) {
                         self.open(core, stream, handler, Origin::Accepted);
                     }
                 }
-                Ok(None) => return,
-                Err(e) => match classify(&e) {
-                    AcceptError::Transient => {}
-                    AcceptError::Exhausted => {
-                        if !acc.exhausted {
-                            self.parts.stats.fd_exhaustion_episodes += 1;
-                        }
-                        match acc.shed_one() {
-                            Shed::One => self.parts.stats.shed += 1,
-                            Shed::QueueEmpty => return,
-                            Shed::NoSpare => {
-                                self.pause_accepting(core, i);
-                                return;
+                Err(e) => match blocked(e) {
+                    Ok(Blocked::WouldBlock) => return,
+                    Ok(Blocked::Retry) => {}
+                    Err(e) => match classify(&e) {
+                        AcceptError::Transient => {}
+                        AcceptError::Exhausted => {
+                            if !acc.exhausted {
+                                self.parts.stats.fd_exhaustion_episodes += 1;
+                            }
+                            match acc.shed_one() {
+                                Shed::One => self.parts.stats.shed += 1,
+                                Shed::QueueEmpty => return,
+                                Shed::NoSpare => {
+                                    self.pause_accepting(core, i);
+                                    return;
+                                }
                             }
                         }
-                    }
-                    AcceptError::Other => {
-                        tracing::error!("accept failed: {e}; retrying shortly");
-                        self.pause_accepting(core, i);
-                        return;
-                    }
+                        AcceptError::Other => {
+                            tracing::error!("accept failed: {e}; retrying shortly");
+                            self.pause_accepting(core, i);
+                            return;
+                        }
+                    },
                 },
             }
         }

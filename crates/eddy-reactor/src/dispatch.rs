@@ -24,7 +24,7 @@ use crate::connection::state::{
     ABORT, BLOCKED, CLOSING, CONNECTING, HUP, PAUSED, READ_CLOSED, READY, REPLAY, USER_PAUSED, WRITE_SHUT,
 };
 use crate::handler::{CloseReason, Handler, Input};
-use crate::io::nonblocking;
+use crate::io::{Blocked, blocked};
 use crate::loop_core::LoopCore;
 use crate::reactor::{Entry, Parts, Reactor};
 use crate::slab::ConnId;
@@ -51,15 +51,9 @@ pub(crate) enum Service {
     ReadToEof,
 }
 
-/// The low 32 bits of the turn: what `Connection::read_turn` records.
-#[inline]
-fn this_turn(core: &LoopCore) -> u32 {
-    core.turns as u32
-}
-
 impl<H: Handler> Reactor<H> {
     /// An event for a live connection.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn on_connection_event(&mut self, core: &mut LoopCore, id: ConnId, event: &Event) {
         let Some(entry) = self.slab.get_mut(id) else {
             self.parts.stats.stale_events += 1;
@@ -75,9 +69,9 @@ impl<H: Handler> Reactor<H> {
             (true, false) => Service::Read,
             (true, true) => Service::ReadToEof,
         };
-        if step != Service::FlushOnly && (entry.conn.has(READY) || entry.conn.read_turn == this_turn(core)) {
-            // On the ready list, or already read this turn (up to its
-            // budget): it is read from the list instead.
+        if step != Service::FlushOnly && entry.conn.has(READY) {
+            // On the ready list since before this dispatch: it is read from
+            // the list in the run phase instead (once per turn).
             if hup {
                 entry.conn.state.set(HUP);
             }
@@ -87,21 +81,22 @@ impl<H: Handler> Reactor<H> {
         self.service(core, id, step);
     }
 
-    /// The run phase: the connections on the ready list, each read once (a
-    /// connection already read this turn stays on it for the next turn).
+    /// The run phase: the connections that were on the ready list before
+    /// this turn's dispatch (`ready_before_dispatch`), each read once. Those
+    /// put on it during the dispatch (a read that spent its budget, a
+    /// handler that asked for its input again) were read this turn or asked
+    /// this turn: they wait for the next one.
     pub(crate) fn run_ready(&mut self, core: &mut LoopCore) {
-        if self.parts.ready.is_empty() {
+        let n = std::mem::take(&mut self.ready_before_dispatch);
+        if n == 0 {
             return;
         }
         let mut ready = std::mem::take(&mut self.parts.ready);
-        let turn = this_turn(core);
-        for &id in &ready {
+        // Keep the later ones, in order, as the start of the next list.
+        self.parts.ready.extend_from_slice(&ready[n..]);
+        for &id in &ready[..n] {
             let Some(e) = self.slab.get_mut(id) else { continue };
             e.conn.state.clear(READY);
-            if e.conn.read_turn == turn {
-                self.parts.mark_ready(&mut e.conn, id);
-                continue;
-            }
             self.service(core, id, Service::Read);
         }
         ready.clear();
@@ -127,7 +122,6 @@ impl<H: Handler> Reactor<H> {
         let Some(entry) = self.slab.get_mut(id) else { return Ok(()) };
         let parts = &mut self.parts;
         let rbuf = &mut self.rbuf[..];
-        entry.conn.read_turn = this_turn(core);
         if hup {
             entry.conn.state.set(HUP);
         }
@@ -159,8 +153,8 @@ impl<H: Handler> Reactor<H> {
                 return Ok(());
             }
             let room = if discard { rbuf.len() } else { high - queued }.min(bytes_left).min(rbuf.len());
-            let n = match nonblocking(|| (&conn.stream).read(&mut rbuf[..room])) {
-                Ok(Some(0)) => {
+            let n = match (&conn.stream).read(&mut rbuf[..room]) {
+                Ok(0) => {
                     conn.state.set(READ_CLOSED);
                     parts.mark_dirty(conn, id);
                     if !discard {
@@ -168,9 +162,12 @@ impl<H: Handler> Reactor<H> {
                     }
                     return Ok(());
                 }
-                Ok(Some(n)) => n,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(reason_for(e)),
+                Ok(n) => n,
+                Err(e) => match blocked(e) {
+                    Ok(Blocked::Retry) => continue,
+                    Ok(Blocked::WouldBlock) => return Ok(()),
+                    Err(e) => return Err(reason_for(e)),
+                },
             };
             conn.last_active = core.clock.stamp();
             let hup = conn.has(HUP);

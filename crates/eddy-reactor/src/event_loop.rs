@@ -282,7 +282,11 @@ impl<H: Handler> EventLoop<H> {
     #[inline]
     fn on_event(&mut self, token: Token, io: Io<'_>) {
         let kind = loop_core::kind_of(token);
-        if kind >= Kind::FIRST_CLIENT {
+        if kind == Kind::CONNECTION {
+            // The hot path: straight to the connection, no second decode.
+            let Io::Ready(event) = io;
+            self.reactor.on_connection_token(&mut self.core, token, event);
+        } else if kind >= Kind::FIRST_CLIENT {
             if let Some(c) = client_of(&mut self.clients, kind) {
                 c.on_io(&mut self.core, token, io);
             }

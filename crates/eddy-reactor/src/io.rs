@@ -1,21 +1,29 @@
-//! The reactor's one policy for non-blocking syscalls: `EINTR` is retried
-//! here and nowhere else, `WouldBlock` becomes `None` ("the kernel has
-//! nothing more now; wait for the next event"), every other error is
-//! returned as it is.
+//! The reactor's one policy for the errors of non-blocking syscalls:
+//! `WouldBlock` means "the kernel has nothing more now; wait for the next
+//! event", `EINTR` means "retry now", and every other error is returned as
+//! it is. Every read, write, writev and accept of the reactor sends its
+//! error through [`blocked`]; the success path is the plain syscall, with
+//! nothing added.
 
 use std::io;
 
-/// Runs a non-blocking syscall: `Ok(Some(v))` when it did something,
-/// `Ok(None)` on `WouldBlock`, retried on `EINTR`.
+/// What an error of a non-blocking syscall calls for, when it is not fatal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Blocked {
+    /// `WouldBlock`: stop, the next event says when to go on.
+    WouldBlock,
+    /// `EINTR`: make the same call again.
+    Retry,
+}
+
+/// Classifies an error of a non-blocking syscall: [`Blocked`], or the error
+/// itself when it is fatal to the operation.
 #[inline]
-pub(crate) fn nonblocking<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<Option<T>> {
-    loop {
-        match call() {
-            Ok(v) => return Ok(Some(v)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+pub(crate) fn blocked(e: io::Error) -> io::Result<Blocked> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock => Ok(Blocked::WouldBlock),
+        io::ErrorKind::Interrupted => Ok(Blocked::Retry),
+        _ => Err(e),
     }
 }
 
@@ -24,20 +32,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eintr_is_retried_and_wouldblock_is_none() {
-        let mut calls = 0;
-        let r = nonblocking(|| {
-            calls += 1;
-            match calls {
-                1 | 2 => Err(io::Error::from(io::ErrorKind::Interrupted)),
-                _ => Ok(7),
-            }
-        });
-        assert_eq!(r.ok(), Some(Some(7)));
-        assert_eq!(calls, 3);
-        let r: io::Result<Option<()>> = nonblocking(|| Err(io::ErrorKind::WouldBlock.into()));
-        assert!(matches!(r, Ok(None)));
-        let r: io::Result<Option<()>> = nonblocking(|| Err(io::ErrorKind::ConnectionReset.into()));
-        assert_eq!(r.map_err(|e| e.kind()).err(), Some(io::ErrorKind::ConnectionReset));
+    fn wouldblock_waits_eintr_retries_and_the_rest_is_fatal() {
+        assert_eq!(blocked(io::ErrorKind::WouldBlock.into()).ok(), Some(Blocked::WouldBlock));
+        assert_eq!(blocked(io::ErrorKind::Interrupted.into()).ok(), Some(Blocked::Retry));
+        let fatal = blocked(io::ErrorKind::ConnectionReset.into());
+        assert_eq!(fatal.map_err(|e| e.kind()).err(), Some(io::ErrorKind::ConnectionReset));
     }
 }

@@ -12,10 +12,11 @@
 //!   connection's timeouts (`connection/timeouts.rs`) or the shutdown
 //!   (`shutdown.rs`);
 //! - **prepare** (level-triggered backends only): apply interest changes;
-//! - **run**: the work left over from the last turn (reads a budget cut
-//!   short, handlers that asked for their input again, listeners with more
-//!   queued than the accept budget): each connection and listener is read
-//!   at most once per turn, whether by an event or from this list;
+//! - **run**: the work left over from before this turn's dispatch (reads a
+//!   budget cut short, handlers that asked for their input again, listeners
+//!   with more queued than the accept budget): each connection and listener
+//!   is read at most once per turn, whether by an event or from this list
+//!   (what the dispatch itself puts on the list waits for the next turn);
 //! - **finish_turn**: the deferred closes (`on_close` of the connections
 //!   that ended this turn).
 //!
@@ -157,6 +158,9 @@ pub(crate) struct Reactor<H: Handler> {
     pub(crate) loop_timers: Vec<(Duration, LoopTimer<H>)>,
     /// Set when a graceful shutdown began.
     pub(crate) stopping: bool,
+    /// How many entries of `parts.ready` were there before this turn's
+    /// dispatch (set in `prepare`): the run phase services those.
+    pub(crate) ready_before_dispatch: usize,
 }
 
 impl<H: Handler> Reactor<H> {
@@ -179,6 +183,7 @@ impl<H: Handler> Reactor<H> {
             signals: None,
             loop_timers: Vec::new(),
             stopping: false,
+            ready_before_dispatch: 0,
         }
     }
 
@@ -339,6 +344,17 @@ impl<H: Handler> Reactor<H> {
     }
 }
 
+impl<H: Handler> Reactor<H> {
+    /// An event for a token of [`Kind::CONNECTION`].
+    #[inline]
+    pub(crate) fn on_connection_token(&mut self, core: &mut LoopCore, token: Token, event: &eddy_poll::Event) {
+        match ConnId::from_token(token) {
+            Some(id) => self.on_connection_event(core, id, event),
+            None => self.parts.stats.stale_events += 1,
+        }
+    }
+}
+
 /// A timer of the reactor's own ([`Kind::REACTOR`]).
 pub(crate) fn reactor_timer(index: u32, data: u64) -> Timer {
     Timer { token: loop_core::token(Kind::REACTOR, index, 0), data }
@@ -349,10 +365,7 @@ impl<H: Handler> Client for Reactor<H> {
     fn on_io(&mut self, core: &mut LoopCore, token: Token, io: Io<'_>) {
         let Io::Ready(event) = io;
         match loop_core::kind_of(token) {
-            Kind::CONNECTION => match ConnId::from_token(token) {
-                Some(id) => self.on_connection_event(core, id, event),
-                None => self.parts.stats.stale_events += 1,
-            },
+            Kind::CONNECTION => self.on_connection_token(core, token, event),
             Kind::LISTENER => self.on_listener_event(core, loop_core::slot_of(token).0 as usize),
             _ if token == SIGNALS => self.on_signals(core),
             _ => self.parts.stats.stale_events += 1,
@@ -381,6 +394,9 @@ impl<H: Handler> Client for Reactor<H> {
         if !self.parts.dirty.is_empty() {
             self.apply_interest_changes(core);
         }
+        // Nothing else runs before the dispatch: what is on the list now has
+        // waited since before it.
+        self.ready_before_dispatch = self.parts.ready.len();
     }
 
     fn has_work(&self) -> bool {

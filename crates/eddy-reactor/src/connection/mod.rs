@@ -28,7 +28,7 @@ use eddy_poll::net::TcpStream;
 use std::num::NonZeroU64;
 
 use crate::handler::CloseReason;
-use crate::io::nonblocking;
+use crate::io::{Blocked, blocked};
 use crate::wheel::{Tick, TimerKey};
 pub(crate) use state::State;
 use state::{BLOCKED, Bit};
@@ -75,9 +75,6 @@ pub(crate) struct Connection {
     /// Why it is closing, once a close was requested (the first reason
     /// recorded wins).
     pub(crate) reason: Option<CloseReason>,
-    /// The turn (its low 32 bits) of the last read step: a connection is
-    /// read at most once per turn, by an event or from the ready list.
-    pub(crate) read_turn: u32,
 }
 
 // The idle memory per connection is this plus the slab's generation.
@@ -95,7 +92,6 @@ impl Connection {
             deadline: None,
             timer: None,
             reason: None,
-            read_turn: 0,
         }
     }
 
@@ -202,10 +198,13 @@ impl Connection {
     fn send_staged(&mut self, staging: &[u8]) -> io::Result<usize> {
         let mut sent = 0;
         while sent < staging.len() {
-            match nonblocking(|| (&self.stream).write(&staging[sent..]))? {
-                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Some(n) => sent += n,
-                None => break,
+            match (&self.stream).write(&staging[sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(e) => match blocked(e)? {
+                    Blocked::Retry => {}
+                    Blocked::WouldBlock => break,
+                },
             }
         }
         Ok(sent)
@@ -220,13 +219,16 @@ impl Connection {
                 iov[i] = IoSlice::new(if i == 0 { &chunk[b.front_sent..] } else { chunk });
                 k = i + 1;
             }
-            let mut n = match nonblocking(|| (&self.stream).write_vectored(&iov[..k]))? {
-                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Some(n) => n,
-                None => {
-                    self.state.set(BLOCKED);
-                    return Ok(false);
-                }
+            let mut n = match (&self.stream).write_vectored(&iov[..k]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) => match blocked(e)? {
+                    Blocked::Retry => continue,
+                    Blocked::WouldBlock => {
+                        self.state.set(BLOCKED);
+                        return Ok(false);
+                    }
+                },
             };
             self.last_active = now;
             b.output_since = now;
