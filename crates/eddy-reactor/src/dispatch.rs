@@ -109,7 +109,7 @@ impl<H: Handler> Reactor<H> {
     #[inline]
     pub(crate) fn service(&mut self, core: &mut LoopCore, id: ConnId, step: Service) {
         if step != Service::FlushOnly {
-            if let Err(reason) = self.read(core, id, step == Service::ReadToEof) {
+            if let Err(reason) = self.read(core, id, step) {
                 self.finish(core, id, reason);
                 return;
             }
@@ -118,11 +118,11 @@ impl<H: Handler> Reactor<H> {
     }
 
     /// The read step: budgeted reads, each handed to `on_data`.
-    fn read(&mut self, core: &mut LoopCore, id: ConnId, hup: bool) -> Result<(), CloseReason> {
+    fn read(&mut self, core: &mut LoopCore, id: ConnId, step: Service) -> Result<(), CloseReason> {
         let Some(entry) = self.slab.get_mut(id) else { return Ok(()) };
         let parts = &mut self.parts;
         let rbuf = &mut self.rbuf[..];
-        if hup {
+        if step == Service::ReadToEof {
             entry.conn.state.set(HUP);
         }
         if entry.conn.has(REPLAY) {

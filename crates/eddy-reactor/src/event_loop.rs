@@ -223,8 +223,7 @@ impl<H: Handler> EventLoop<H> {
         self.core.clock.update();
         self.run_due_timers();
         self.apply_interest_changes();
-        let busy = self.has_work();
-        self.core.wait(busy, max_wait)?;
+        self.core.wait(if self.has_work() { Some(Duration::ZERO) } else { max_wait })?;
         self.dispatch_events();
         self.run_runnable_work();
         self.run_deferred_closes();

@@ -270,10 +270,10 @@ impl LoopCore {
     }
 
     /// The wait phase: blocks until an event, the next timer or `max_wait`
-    /// (`busy`: return at once).
-    pub(crate) fn wait(&mut self, busy: bool, max_wait: Option<Duration>) -> io::Result<()> {
-        let timeout = if busy {
-            Some(Duration::ZERO)
+    /// (`Some(Duration::ZERO)`: returns at once).
+    pub(crate) fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let timeout = if max_wait == Some(Duration::ZERO) {
+            max_wait
         } else {
             let next = self.wheel.next_deadline().map(|t| self.clock.until(t));
             match (next, max_wait) {

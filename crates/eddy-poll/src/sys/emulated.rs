@@ -201,8 +201,18 @@ pub(crate) struct Selector<W> {
     snapshot: Mutex<Snapshot<W>>,
 }
 
+/// What [`Selector::set`] does to the fd's entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Make one: the fd must not be registered yet.
+    Register,
+    /// Replace it: the fd must be registered.
+    Reregister,
+}
+
 impl<W: Wait> Selector<W> {
-    fn set(&self, fd: RawFd, new: bool, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+    fn set(&self, fd: RawFd, change: Change, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+        let new = change == Change::Register;
         W::check(fd)?;
         self.table.update(|st| {
             let idx = usize::try_from(fd).map_err(|_| not_found(fd))?;
@@ -304,11 +314,11 @@ impl<W: Wait> super::Selector for Selector<W> {
     }
 
     fn register(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
-        self.set(fd.as_raw_fd(), true, token, interest, trigger)
+        self.set(fd.as_raw_fd(), Change::Register, token, interest, trigger)
     }
 
     fn reregister(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
-        self.set(fd.as_raw_fd(), false, token, interest, trigger)
+        self.set(fd.as_raw_fd(), Change::Reregister, token, interest, trigger)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
