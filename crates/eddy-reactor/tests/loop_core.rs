@@ -119,7 +119,7 @@ fn one_loop_serves_a_connection_and_a_second_client_in_the_same_turns(backend: B
     // Both peers write before the next turns: the reactor connection's bytes
     // and the counter's land in the same waits.
     tcp.write_all(b"ping").unwrap();
-    (&mut ours).write_all(b"x").unwrap();
+    ours.write_all(b"x").unwrap();
     let mut turns: Vec<(u64, Vec<Seen>)> = Vec::new();
     for _ in 0..200 {
         lp.turn(Some(Duration::from_millis(100))).unwrap();
@@ -171,7 +171,7 @@ fn a_token_of_an_unknown_kind_reaches_no_client() {
     let (mut ours, mut theirs) = UnixStream::pair().unwrap();
     let stray = loop_core::token(Kind::FIBER, 0, 1);
     lp.registry().register(&mut theirs, stray, Interest::READABLE, Trigger::Level).unwrap();
-    (&mut ours).write_all(b"x").unwrap();
+    ours.write_all(b"x").unwrap();
     let before = lp.stats();
     lp.turn(Some(Duration::from_millis(100))).unwrap();
     assert!(log.borrow().is_empty(), "no handler saw it");
