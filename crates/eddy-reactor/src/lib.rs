@@ -1,40 +1,58 @@
-//! eddy-reactor: the Reactor pattern on eddy-poll.
+//! eddy-reactor: the loop core and the Reactor pattern on it.
 //!
-//! The roles, by name:
+//! # The loop core
+//!
+//! [`LoopCore`] owns what every programming model on the loop shares: the
+//! demultiplexer (`eddy_poll::Poll`), the clock, the timing [`wheel`], the
+//! waker, and the token space, a range of tokens per kind of client
+//! ([`Kind`]). The Reactor's connections are one [`Client`] of it; an async
+//! executor and a fiber scheduler are meant to be others, on the same
+//! thread and the same wheel ([`EventLoop::add_client`]). The turn and its
+//! phases: `event_loop.rs` and `loop_core.rs`.
+//!
+//! # The Reactor's roles, and the file of each
+//!
 //! - **handles**: the sockets (`eddy_poll::net`);
-//! - the **synchronous event demultiplexer**: `eddy_poll::Poll`;
-//! - the **event handler**: the [`Handler`] trait, one value per connection;
-//! - **concrete handlers**: the acceptor (accepts and makes a handler per
-//!   connection: [`EventLoop::listen`]), the connector
-//!   ([`EventLoop::connect`]) and the buffered connection every handler acts
-//!   through ([`Conn`]);
-//! - the **reactor**: [`EventLoop`], whose turn is a sequence of named
-//!   phases (see its module docs).
+//! - the **synchronous event demultiplexer**: `eddy_poll::Poll`, inside the
+//!   core (`loop_core.rs`);
+//! - the **event handler**: the [`Handler`] trait, one value per connection
+//!   (`handler.rs`), acting through [`Conn`] (`conn.rs`);
+//! - the **concrete handlers**: the **acceptor** (`acceptor.rs`: the accept
+//!   loop, its budget, the spare-fd handling of `EMFILE`), the
+//!   **connector** (`connector.rs`: a non-blocking connect and its
+//!   timeout), the **buffered connection** (`connection/`: its state bits
+//!   in `state.rs`, its buffers and output path in `mod.rs`, its timeouts
+//!   in `timeouts.rs`);
+//! - the **dispatcher** (`dispatch.rs`): an event or a ready entry of a
+//!   connection becomes read, `on_data`, flush and close progress;
+//! - the **reactor**: [`EventLoop`] (`event_loop.rs`: the turn and the
+//!   public API) and the reactor's client of the core (`reactor.rs`: the
+//!   connection slab, routing by token kind, deferred closes).
 //!
-//! Around them: a hierarchical timing [`wheel`] (O(1) insert and cancel)
-//! that sets the poll timeout and drives per-connection idle, read and write
-//! timeouts; backpressure by watermarks; graceful and abortive close;
-//! graceful shutdown on SIGINT/SIGTERM; several loops, one per core
-//! ([`Server`]); [`LoopHandle`] to post work to a loop from another thread.
+//! Around them: graceful shutdown and signals (`shutdown.rs`), several
+//! loops, one per core ([`Server`], `server.rs`), [`LoopHandle`] to post
+//! work to a loop from another thread (`handle.rs`), the one policy for
+//! `WouldBlock` and `EINTR` (`io.rs`), the generational slab behind
+//! [`ConnId`] (`slab.rs`), every tunable with its default ([`Config`]).
 //!
 //! A user writes a protocol by implementing [`Handler`] and never touches
 //! epoll. See the [`Handler`] example for an echo server's whole protocol.
 //!
 //! # Costs
 //!
-//! Measured (`docs/PERFORMANCE.md` has the commands and every run):
-//! - **Memory**: an idle connection costs its slab slot, 104 bytes with the
-//!   echo handler (the socket, flags, two ticks, the housekeeping timer's
-//!   key and no buffer: buffers exist only while bytes are in flight);
-//!   10,000 idle echo connections cost 115 B each in RSS, against 4,864 B
-//!   for a tokio echo server with a 4 KiB buffer per task.
-//! - **Syscalls**: per request of a keep-alive HTTP connection, one read,
-//!   one write and a share of one `epoll_wait` (2.23 at 128 connections);
-//!   no `epoll_ctl` in the steady state.
-//! - **Timers**: insert 5 ns, cancel 42 ns with a million live timers
-//!   (4.5 × and 6.3 × faster than tokio-util's `DelayQueue`).
-//! - **Dispatch**: about 300 instructions per event in the loop itself
-//!   (event, read, flush, timeout bookkeeping), beside the handler's own.
+//! An idle connection holds no buffer: its slot is the socket, its state
+//! bits, two ticks, its housekeeping timer and its close reason (96 bytes,
+//! checked at compile time, plus the slot's generation). The measured
+//! figures (memory per idle connection, syscalls and instructions per
+//! request, the wheel's operations), with the command that reproduces
+//! each, are in the repository's `docs/PERFORMANCE.md`.
+//!
+//! # Threads
+//!
+//! An [`EventLoop`] runs on one thread and its handlers never move
+//! (`Handler` need not be `Send`). [`LoopHandle`] and [`ConnId`] are `Send`
+//! and `Sync` (checked at compile time below): they are how other threads
+//! reach a loop.
 
 #![forbid(unsafe_code)]
 
@@ -66,3 +84,21 @@ pub use reactor::Stats;
 pub use server::{ListenerMode, Server, ServerConfig};
 pub use slab::ConnId;
 pub use wheel::TimerKey;
+
+// The promises of the "Threads" section, checked at compile time.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    struct Local(#[allow(dead_code)] std::rc::Rc<()>);
+    impl Handler for Local {
+        type State = std::rc::Rc<()>;
+        fn on_data(&mut self, _: &mut Conn<'_, Self>, _: &mut Input<'_>) {}
+    }
+    // Even for a handler and state that are neither Send nor Sync.
+    send_sync::<LoopHandle<Local>>();
+    send_sync::<ConnId>();
+    send_sync::<TimerKey>();
+    send_sync::<Config>();
+    send_sync::<ServerConfig>();
+    send_sync::<Stats>();
+    send_sync::<loop_core::Timer>();
+};

@@ -107,22 +107,12 @@
 //!   bytes.
 //!
 //! Measured by `benches/wheel.rs` (`cargo bench -p eddy-reactor --bench
-//! wheel`) with 1,000,000 live timers at random deadlines up to about 17
-//! minutes ahead, `T = u64`, on the 2-core development VM while other
-//! builds ran beside it (so absolute figures wander by up to 2x between
-//! runs; the ratios, taken within one run, held), ns per operation:
-//!
-//! | operation | `Wheel` | `BinaryHeap` | `DelayQueue` | `DelayQueue / Wheel` |
-//! |-----------|--------:|-------------:|-------------:|---------------------:|
-//! | insert    |     5.0 |         13.0 |         22.3 | 4.5x (4.4x-7.2x)     |
-//! | cancel    |      42 |           74 |          265 | 6.3x (2.7x-9.5x)     |
-//! | expire    |     442 |          828 |          627 | 1.4x (1.4x-1.6x)     |
-//!
-//! (ranges: five runs.) Expiry is bound by memory latency, not by
-//! arithmetic: 32 MB of entries in random slab order, and a timer 17
-//! minutes ahead is cascaded three times (levels 3, 2, 1) before it fires,
-//! each a pointer-chasing walk of a cold list. With 10,000 live timers,
-//! which fit in cache, the same expiry costs about 50 ns (measured apart).
+//! wheel`) against a `BinaryHeap` and tokio-util's `DelayQueue`, with a
+//! million live timers: the figures and what they mean are in the
+//! repository's `docs/PERFORMANCE.md` ("The timing wheel"). Expiry is bound
+//! by memory latency, not by arithmetic: with a million timers the entries
+//! are tens of megabytes in random slab order, and a timer minutes ahead is
+//! cascaded several times before it fires, each a walk of a cold list.
 //! A reactor's
 //! timeouts are mostly reset or cancelled before they fire, which is what
 //! the O(1) operations are for.
