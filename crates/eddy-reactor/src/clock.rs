@@ -72,6 +72,12 @@ impl Clock {
         ticks_up((self.now + after) - self.base)
     }
 
+    /// The tick at which something due at `at` may fire: rounded up, so it
+    /// never fires early (an instant before the clock's base is tick 0).
+    pub(crate) fn deadline_at(&self, at: Instant) -> Tick {
+        ticks_up(at.saturating_duration_since(self.base))
+    }
+
     /// How long from now until `tick` begins (zero if it has).
     pub(crate) fn until(&self, tick: Tick) -> Duration {
         let at = self.base + Duration::from_millis(tick);

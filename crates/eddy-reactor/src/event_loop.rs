@@ -159,6 +159,13 @@ impl<H: Handler> EventLoop<H> {
         Ok(kind)
     }
 
+    /// The kind the next [`add_client`](Self::add_client) will hand out
+    /// (`None` when all are taken), so a client can make its tokens before
+    /// it is added.
+    pub fn next_client_kind(&self) -> Option<Kind> {
+        Kind::from_number((Kind::FIRST_CLIENT.number() as usize + self.clients.len()).try_into().ok()?)
+    }
+
     /// The loop core: its registry, clock and timers, for a client's
     /// set-up outside a turn.
     pub fn core(&mut self) -> &mut LoopCore {

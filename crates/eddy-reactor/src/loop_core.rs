@@ -244,8 +244,14 @@ impl LoopCore {
         self.wheel.insert(at, timer)
     }
 
+    /// Sets a timer due at `at` (never earlier; millisecond resolution).
+    pub fn set_timer_at(&mut self, at: Instant, timer: Timer) -> TimerKey {
+        let tick = self.clock.deadline_at(at);
+        self.wheel.insert(tick, timer)
+    }
+
     /// Sets a timer due at wheel tick `at`.
-    pub(crate) fn set_timer_at(&mut self, at: Tick, timer: Timer) -> TimerKey {
+    pub(crate) fn set_timer_at_tick(&mut self, at: Tick, timer: Timer) -> TimerKey {
         self.wheel.insert(at, timer)
     }
 
@@ -259,8 +265,14 @@ impl LoopCore {
         self.wheel.len()
     }
 
-    /// The waker (made and registered on first use).
-    pub(crate) fn waker(&mut self) -> io::Result<Arc<Waker>> {
+    /// The loop's waker (an eventfd, made and registered on first use):
+    /// waking it from any thread makes the loop's wait return, so that
+    /// the clients' `has_work` is asked again.
+    ///
+    /// # Errors
+    ///
+    /// The eventfd could not be made or registered.
+    pub fn waker(&mut self) -> io::Result<Arc<Waker>> {
         if let Some(w) = &self.waker {
             return Ok(Arc::clone(w));
         }

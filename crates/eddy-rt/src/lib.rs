@@ -1,12 +1,46 @@
-//! eddy-rt: async/await on the eddy loop. **Not built yet.**
+//! eddy-rt: async/await on the eddy loop.
 //!
-//! This crate will hold, per `DESIGN.md`: an executor with its own task
-//! queue and `Waker`s; a reactor driver that wakes the task waiting on each
-//! direction of each registration; `block_on`; `spawn` with a `JoinHandle`
-//! and abort; async sockets implementing the `futures-io` traits;
-//! `sleep` / `timeout` / `interval` on the reactor's timing wheel; a
-//! per-task cooperative budget; one runtime per core.
+//! A [`Runtime`] is an executor added to an eddy loop as one more client
+//! of its core (`eddy_reactor::loop_core`): one thread, one poller and one
+//! timing wheel serve the Reactor's handlers and the tasks at once, in the
+//! same turns. The runtime's phases in the turn: its events wake the tasks
+//! waiting on each direction of each socket (`driver.rs`), its timers the
+//! sleeps (`time.rs`), and "run woken tasks" polls them, budgeted
+//! (`executor.rs`).
 //!
-//! Today it exports nothing: no part of it pretends to work.
+//! What is here:
+//! - the executor: [`Runtime::block_on`], [`spawn`] / [`spawn_local`]
+//!   with a [`JoinHandle`] (abort, detach on drop, [`JoinError`] for a
+//!   panic or a cancel), [`yield_now`];
+//! - wakers that wake a task on its home loop from any thread (the loop's
+//!   eventfd and a message queue); a wake during a poll polls once more;
+//! - the I/O driver (edge-triggered registrations, readiness cleared only
+//!   if no newer event came) and async TCP sockets ([`net`]) implementing
+//!   `futures_io`'s traits;
+//! - [`time`]: `sleep`, `sleep_until`, `timeout`, `interval` on the loop's
+//!   wheel, never early;
+//! - a cooperative budget per task poll (`coop.rs`).
+//!
+//! Tasks never move between threads (one runtime per loop, one loop per
+//! core); `spawn` requires `Send` only to offer the signature tokio users
+//! know.
+//!
+//! # Safety
+//!
+//! No `unsafe` here: wakers are `std::task::Wake` implementations, pinning
+//! goes through `Box::pin` and `std::pin::pin!`.
 
 #![forbid(unsafe_code)]
+
+mod context;
+mod coop;
+mod driver;
+mod executor;
+pub mod net;
+mod runtime;
+mod slab;
+mod task;
+pub mod time;
+
+pub use runtime::{NoConnections, Runtime};
+pub use task::{AbortHandle, JoinError, JoinHandle, spawn, spawn_local, yield_now};

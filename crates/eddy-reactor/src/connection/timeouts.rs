@@ -46,7 +46,7 @@ pub(crate) fn arm(conn: &mut Connection, core: &mut LoopCore, t: &Timeouts, id: 
     }
     let key = match conn.timer {
         Some(armed) if core.wheel.reset(armed.key, at) => armed.key,
-        _ => core.set_timer_at(at, Timer { token: id.token(), data: 0 }),
+        _ => core.set_timer_at_tick(at, Timer { token: id.token(), data: 0 }),
     };
     conn.timer = Some(Armed { key, at });
 }
