@@ -260,3 +260,29 @@ fn socket_options_round_trip() {
     assert_eq!(second.local_addr().unwrap(), addr);
     assert_error_kind(TcpListener::bind(addr), ErrorKind::AddrInUse);
 }
+
+/// Every socket is its fd and nothing more, 4 bytes as mio's on epoll: the
+/// emulated backends keep no handle in the socket (issue 12: `TcpStream`
+/// was 24 bytes, paid by every idle connection).
+#[test]
+fn sockets_are_the_size_of_their_fd() {
+    use eddy_poll::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+    assert_eq!(size_of::<TcpStream>(), 4);
+    // mio's is 4 in release builds (16 in debug ones, where it keeps a
+    // selector id to catch misuse).
+    if !cfg!(debug_assertions) {
+        assert_eq!(size_of::<TcpStream>(), size_of::<mio::net::TcpStream>());
+    }
+    assert_eq!(size_of::<Option<TcpStream>>(), 4, "the fd's niche is kept");
+    for size in [
+        size_of::<TcpListener>(),
+        size_of::<UdpSocket>(),
+        size_of::<UnixStream>(),
+        size_of::<UnixListener>(),
+        size_of::<UnixDatagram>(),
+        size_of::<eddy_poll::Timer>(),
+        size_of::<eddy_poll::Signals>(),
+    ] {
+        assert_eq!(size, 4);
+    }
+}
