@@ -127,3 +127,28 @@ macro_rules! impl_source {
     };
 }
 pub(crate) use impl_source;
+
+/// The fd conversions of a socket type with an `io: IoSource` field, beside
+/// its `From<Self> for OwnedFd`: `From<OwnedFd>` and `IntoRawFd` (its
+/// `FromRawFd`, an `unsafe fn`, is in `sys::fd`).
+macro_rules! impl_socket_fd {
+    ($ty:ident) => {
+        impl From<std::os::fd::OwnedFd> for $ty {
+            /// Takes ownership of `fd` as it is: it must be a socket of this
+            /// type's family and type, in non-blocking mode (as mio's
+            /// conversions, no syscall is made; `from_std` sets the mode).
+            fn from(fd: std::os::fd::OwnedFd) -> $ty {
+                $ty { io: $crate::io_source::IoSource::new(fd) }
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $ty {
+            /// Gives up the fd (the emulated backends forget its
+            /// registration first, as when the socket is dropped).
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::OwnedFd::from(self).into_raw_fd()
+            }
+        }
+    };
+}
+pub(crate) use impl_socket_fd;

@@ -19,6 +19,8 @@ backend_tests!(
     connected_round_trip,
     connected_to_closed_port_reports_refused,
     edge_rearms_on_would_block,
+    try_io_would_block_rearms_edge,
+    from_std_and_fd_conversions,
 );
 
 const A: Token = Token(1);
@@ -152,4 +154,37 @@ fn edge_rearms_on_would_block(backend: Backend) {
         assert_would_block(b.recv_from(&mut buf));
         expect_no_events(&mut poll, &mut events, &[B]);
     }
+}
+
+/// `try_io` (issue 12), as in `tcp.rs`: a raw `recv` through `try_io` that
+/// returns `WouldBlock` re-arms an `Edge` registration.
+fn try_io_would_block_rearms_edge(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (a, mut b) = bound_pair();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    let to = b.local_addr().unwrap();
+    for round in 0..3u8 {
+        a.send_to(&[round], to).unwrap();
+        expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+        let read = util::drain_with(|buf| b.try_io(|| util::raw_read(&b, buf)));
+        assert_eq!(read, [round], "{backend}");
+    }
+}
+
+/// Conversions (issue 12), as in `tcp.rs`.
+fn from_std_and_fd_conversions(backend: Backend) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    const _: () = util::fd_conversions::<UdpSocket>();
+    let (mut poll, mut events) = poller(backend, 8);
+    let b = UdpSocket::from_std(std::net::UdpSocket::bind(any_local_address()).unwrap()).unwrap();
+    assert_would_block(b.recv_from(&mut [0u8; 8]));
+    let fd = b.as_raw_fd();
+    let mut b = UdpSocket::from(OwnedFd::from(b));
+    assert_eq!(b.as_raw_fd(), fd);
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Level).unwrap();
+    let a = UdpSocket::bind(any_local_address()).unwrap();
+    a.send_to(b"hi", b.local_addr().unwrap()).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let mut buf = [0u8; 8];
+    assert_eq!(b.recv_from(&mut buf).unwrap(), (2, a.local_addr().unwrap()));
 }

@@ -20,6 +20,8 @@ backend_tests!(
     stream_shutdown_gives_read_closed,
     datagram_pair_round_trip,
     datagram_bound_paths_round_trip,
+    try_io_would_block_rearms_edge,
+    from_std_and_fd_conversions,
 );
 
 const A: Token = Token(1);
@@ -152,4 +154,63 @@ fn datagram_bound_paths_round_trip(backend: Backend) {
     b.send(b"from b").unwrap();
     expect_event(&mut poll, &mut events, A, Readiness::READABLE);
     assert_eq!(a.recv(&mut buf).unwrap(), 6);
+}
+
+/// `try_io` (issue 12), as in `tcp.rs`, for the stream and the datagram
+/// socket.
+fn try_io_would_block_rearms_edge(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (c, mut d) = UnixDatagram::pair().unwrap();
+    poll.registry().register(&mut b, B, Interest::READABLE, Trigger::Edge).unwrap();
+    poll.registry().register(&mut d, A, Interest::READABLE, Trigger::Edge).unwrap();
+    for round in 0..3 {
+        a.write_all(b"ping").unwrap();
+        c.send(b"dgram").unwrap();
+        expect_events(
+            &mut poll,
+            &mut events,
+            vec![ExpectEvent::new(B, Readiness::READABLE), ExpectEvent::new(A, Readiness::READABLE)],
+        );
+        assert_eq!(util::drain_with(|buf| b.try_io(|| util::raw_read(&b, buf))), b"ping", "{backend}: {round}");
+        assert_eq!(util::drain_with(|buf| d.try_io(|| util::raw_read(&d, buf))), b"dgram", "{backend}: {round}");
+    }
+}
+
+/// Conversions (issue 12): `from_std` for the three Unix types makes std's
+/// blocking sockets non-blocking; `From<OwnedFd>`, `IntoRawFd` and
+/// `FromRawFd` (checked at compile time) give the same socket back.
+fn from_std_and_fd_conversions(backend: Backend) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::net as std_unix;
+    const _: () = util::fd_conversions::<UnixStream>();
+    const _: () = util::fd_conversions::<UnixListener>();
+    const _: () = util::fd_conversions::<UnixDatagram>();
+    let (mut poll, mut events) = poller(backend, 8);
+    let dir = TempDir::new("unix-from-std");
+    let path = dir.join("listener.sock");
+    let mut listener = UnixListener::from_std(std_unix::UnixListener::bind(&path).unwrap()).unwrap();
+    assert_would_block(listener.accept());
+    poll.registry().register(&mut listener, L, Interest::READABLE, Trigger::Level).unwrap();
+    let mut client = UnixStream::from_std(std_unix::UnixStream::connect(&path).unwrap()).unwrap();
+    expect_event(&mut poll, &mut events, L, Readiness::READABLE);
+    let (server, _) = listener.accept().unwrap();
+    let fd = server.as_raw_fd();
+    let mut server = UnixStream::from(OwnedFd::from(server));
+    assert_eq!(server.as_raw_fd(), fd);
+    poll.registry().register(&mut server, B, Interest::READABLE, Trigger::Level).unwrap();
+    assert_would_block(server.read(&mut [0u8; 8]));
+    client.write_all(b"hello").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    assert_eq!(read_until_would_block(&server).0, b"hello");
+
+    let (x, y) = std_unix::UnixDatagram::pair().unwrap();
+    let x = UnixDatagram::from_std(x).unwrap();
+    let mut y = UnixDatagram::from(OwnedFd::from(UnixDatagram::from_std(y).unwrap()));
+    assert_would_block(y.recv(&mut [0u8; 8]));
+    poll.registry().register(&mut y, A, Interest::READABLE, Trigger::Level).unwrap();
+    x.send(b"dgram").unwrap();
+    expect_event(&mut poll, &mut events, A, Readiness::READABLE);
+    let mut buf = [0u8; 8];
+    assert_eq!(y.recv(&mut buf).unwrap(), 5);
 }

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use super::impl_stream_io;
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
 
 /// How [`TcpListener::bind_with`] sets up a listening socket.
@@ -133,6 +133,7 @@ impl From<TcpListener> for OwnedFd {
 }
 
 impl_source!(TcpListener);
+impl_socket_fd!(TcpListener);
 
 /// A connected (or connecting) TCP socket.
 pub struct TcpStream {
@@ -292,6 +293,24 @@ impl TcpStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for TcpStream {
@@ -311,4 +330,5 @@ impl From<TcpStream> for OwnedFd {
 }
 
 impl_source!(TcpStream);
+impl_socket_fd!(TcpStream);
 impl_stream_io!(TcpStream);

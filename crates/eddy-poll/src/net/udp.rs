@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
 
 /// A UDP socket, connected to one peer or not.
@@ -147,6 +147,24 @@ impl UdpSocket {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for UdpSocket {
@@ -162,3 +180,4 @@ impl From<UdpSocket> for OwnedFd {
 }
 
 impl_source!(UdpSocket);
+impl_socket_fd!(UdpSocket);

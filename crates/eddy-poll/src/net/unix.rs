@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use super::impl_stream_io;
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
 use crate::sys::net::Kind;
 
@@ -46,6 +46,17 @@ impl UnixListener {
     /// `AddrInUse` if the path exists; the file system's errors.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         Ok(UnixListener { io: IoSource::new(sys::net::unix_listener(path.as_ref(), 1024)?) })
+    }
+
+    /// Takes a listener from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        let fd = OwnedFd::from(listener);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixListener { io: IoSource::new(fd) })
     }
 
     /// Accepts one waiting connection (non-blocking, close-on-exec).
@@ -90,6 +101,7 @@ impl From<UnixListener> for OwnedFd {
 }
 
 impl_source!(UnixListener);
+impl_socket_fd!(UnixListener);
 
 /// A connected Unix stream socket.
 pub struct UnixStream {
@@ -106,6 +118,17 @@ impl UnixStream {
     /// `WouldBlock` if the listener's accept queue is full.
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         Ok(UnixStream { io: IoSource::new(sys::net::unix_connect(path.as_ref())?) })
+    }
+
+    /// Takes a stream from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        let fd = OwnedFd::from(stream);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixStream { io: IoSource::new(fd) })
     }
 
     /// Two connected streams (`socketpair(2)`).
@@ -153,6 +176,24 @@ impl UnixStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for UnixStream {
@@ -168,6 +209,7 @@ impl From<UnixStream> for OwnedFd {
 }
 
 impl_source!(UnixStream);
+impl_socket_fd!(UnixStream);
 impl_stream_io!(UnixStream);
 
 /// A Unix datagram socket.
@@ -183,6 +225,17 @@ impl UnixDatagram {
     /// `AddrInUse` if the path exists.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         Ok(UnixDatagram { io: IoSource::new(sys::net::unix_bind(path.as_ref(), Kind::Datagram)?) })
+    }
+
+    /// Takes a socket from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        let fd = OwnedFd::from(socket);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixDatagram { io: IoSource::new(fd) })
     }
 
     /// An unbound socket (it can send, and receive once connected).
@@ -285,6 +338,24 @@ impl UnixDatagram {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for UnixDatagram {
@@ -300,3 +371,4 @@ impl From<UnixDatagram> for OwnedFd {
 }
 
 impl_source!(UnixDatagram);
+impl_socket_fd!(UnixDatagram);

@@ -1,5 +1,6 @@
 //! [`Fd`]: the owned file descriptor inside every eddy source, which tells
-//! the emulated backends when it is about to close.
+//! the emulated backends when it is about to close; and the sockets'
+//! `FromRawFd` (an `unsafe fn` each, so it lives here).
 //!
 //! The emulated backends (poll, select) keep registrations by fd number, so
 //! a registration must leave their tables before its fd closes and the
@@ -50,3 +51,36 @@ impl AsFd for Fd {
         self.0.as_fd()
     }
 }
+
+/// `FromRawFd` for the sockets, each through its `From<OwnedFd>`.
+macro_rules! impl_from_raw_fd {
+    ($($ty:ty),+ $(,)?) => {
+        $(
+            impl std::os::fd::FromRawFd for $ty {
+                /// Takes ownership of `fd` as it is, as `From<OwnedFd>`
+                /// does: it must be a socket of this type's family and type,
+                /// in non-blocking mode.
+                ///
+                /// # Safety
+                ///
+                /// `fd` must be open and owned by nothing else (the
+                /// contract of `OwnedFd::from_raw_fd`).
+                unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> $ty {
+                    // SAFETY: the caller promises `fd` is open and owned by
+                    // nothing else, which is `OwnedFd::from_raw_fd`'s
+                    // contract.
+                    <$ty>::from(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+                }
+            }
+        )+
+    };
+}
+
+impl_from_raw_fd!(
+    crate::net::TcpListener,
+    crate::net::TcpStream,
+    crate::net::UdpSocket,
+    crate::net::UnixListener,
+    crate::net::UnixStream,
+    crate::net::UnixDatagram,
+);

@@ -2,7 +2,8 @@
 //!
 //! One file per backend (`epoll`, `poll`, `select`; the last two share the
 //! user-space registration table in `emulated`), plus `eventfd`, `timerfd`,
-//! `signalfd` and `net`. Syscalls go through rustix; libc only where rustix
+//! `signalfd`, `net`, and `fd` (the fd inside every eddy source, and the
+//! sockets' `FromRawFd`). Syscalls go through rustix; libc only where rustix
 //! has no binding (signalfd, the signal mask, `ppoll`) and for the kernel's
 //! constants (epoll flags, signal numbers). No other module of the crate
 //! names rustix or libc: they call the functions here. Every `unsafe` block
@@ -118,6 +119,9 @@ pub(crate) trait Selector: Sized + Send + Sync {
 pub(crate) enum Dir {
     Read,
     Write,
+    /// Either: a caller's own operation (`try_io`), whose direction eddy
+    /// can't see.
+    Both,
 }
 
 /// An eddy source's operation on `fd` in `dir` failed with `e`: if it is
@@ -131,6 +135,7 @@ pub(crate) fn after_error(fd: RawFd, dir: Dir, e: &io::Error) {
         let d = match dir {
             Dir::Read => emulated::READ | emulated::PRI,
             Dir::Write => emulated::WRITE,
+            Dir::Both => emulated::READ | emulated::PRI | emulated::WRITE,
         };
         emulated::would_block(fd, d);
     }

@@ -421,3 +421,38 @@ pub(crate) fn say(marker: &str) {
     let _ = writeln!(out, "{marker}");
     let _ = out.flush();
 }
+
+/// One `read(2)` on `fd`, a syscall eddy does not make for the caller:
+/// what a `try_io` closure does.
+pub(crate) fn raw_read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    Ok(rustix::io::read(fd, buf)?)
+}
+
+/// One `write(2)` on `fd`, likewise.
+pub(crate) fn raw_write(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    Ok(rustix::io::write(fd, buf)?)
+}
+
+/// Calls `read_once` (a read inside `try_io`) until it returns
+/// `WouldBlock`; what was read.
+pub(crate) fn drain_with(mut read_once: impl FnMut(&mut [u8]) -> io::Result<usize>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match read_once(&mut buf) {
+            Ok(0) => panic!("end of stream"),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return out,
+            Err(e) => panic!("read in try_io: {e}"),
+        }
+    }
+}
+
+/// Compile-time check: `T` converts to and from raw and owned fds both
+/// ways, and lends its fd.
+pub(crate) const fn fd_conversions<T>()
+where
+    T: std::os::fd::FromRawFd + std::os::fd::IntoRawFd + From<std::os::fd::OwnedFd> + AsFd + AsRawFd,
+    std::os::fd::OwnedFd: From<T>,
+{
+}
