@@ -335,3 +335,23 @@ fn from_std_and_fd_conversions(backend: Backend) {
     expect_event(&mut poll, &mut events, SERVER, Readiness::READABLE);
     assert_eq!(read_until_would_block(&server).0, b"hello");
 }
+
+/// `set_ttl` / `ttl` (issue 12) on a stream and a listener: the value
+/// round-trips, std reads the same from the fd, and out-of-range values are
+/// refused with `InvalidInput`.
+#[test]
+fn ttl_round_trip() {
+    use std::os::fd::OwnedFd;
+    let (client, _server) = tcp_pair();
+    let (listener, _) = tcp_listener();
+    client.set_ttl(42).unwrap();
+    assert_eq!(client.ttl().unwrap(), 42);
+    listener.set_ttl(7).unwrap();
+    assert_eq!(listener.ttl().unwrap(), 7);
+    for bad in [0, 256] {
+        assert_error_kind(client.set_ttl(bad), ErrorKind::InvalidInput);
+        assert_error_kind(listener.set_ttl(bad), ErrorKind::InvalidInput);
+    }
+    assert_eq!(std::net::TcpStream::from(OwnedFd::from(client)).ttl().unwrap(), 42);
+    assert_eq!(std::net::TcpListener::from(OwnedFd::from(listener)).ttl().unwrap(), 7);
+}

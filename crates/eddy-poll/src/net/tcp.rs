@@ -118,6 +118,24 @@ impl TcpListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a TTL above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_ttl(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn ttl(&self) -> io::Result<u32> {
+        sys::net::ttl(self.io.as_fd())
+    }
 }
 
 impl fmt::Debug for TcpListener {
@@ -292,6 +310,24 @@ impl TcpStream {
     /// In practice, never.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
+    }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a TTL above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_ttl(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn ttl(&self) -> io::Result<u32> {
+        sys::net::ttl(self.io.as_fd())
     }
 
     /// Runs `f`, an operation of the caller's own on this socket (a syscall

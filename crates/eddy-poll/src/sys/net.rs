@@ -13,7 +13,7 @@
 //! to these functions, one call per operation, and names no binding.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -291,4 +291,65 @@ pub(crate) fn set_send_buffer_size(fd: BorrowedFd<'_>, bytes: usize) -> io::Resu
 
 pub(crate) fn set_broadcast(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     Ok(sockopt::set_socket_broadcast(fd, on)?)
+}
+
+pub(crate) fn broadcast(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::socket_broadcast(fd)?)
+}
+
+/// `IP_TTL`: the time-to-live of the unicast packets sent.
+pub(crate) fn set_ttl(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    Ok(sockopt::set_ip_ttl(fd, ttl)?)
+}
+
+pub(crate) fn ttl(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Ok(sockopt::ip_ttl(fd)?)
+}
+
+// ---- Multicast.
+
+pub(crate) fn join_multicast_v4(fd: BorrowedFd<'_>, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_add_membership(fd, group, interface)?)
+}
+
+pub(crate) fn leave_multicast_v4(fd: BorrowedFd<'_>, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_drop_membership(fd, group, interface)?)
+}
+
+pub(crate) fn join_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_add_membership(fd, group, interface)?)
+}
+
+pub(crate) fn leave_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_drop_membership(fd, group, interface)?)
+}
+
+pub(crate) fn set_multicast_loop_v4(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_loop(fd, on)?)
+}
+
+pub(crate) fn multicast_loop_v4(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::ip_multicast_loop(fd)?)
+}
+
+pub(crate) fn set_multicast_loop_v6(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_multicast_loop(fd, on)?)
+}
+
+pub(crate) fn multicast_loop_v6(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::ipv6_multicast_loop(fd)?)
+}
+
+pub(crate) fn set_multicast_ttl_v4(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_ttl(fd, ttl)?)
+}
+
+pub(crate) fn multicast_ttl_v4(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Ok(sockopt::ip_multicast_ttl(fd)?)
+}
+
+/// `IP_MULTICAST_IF`: the interface (by its address) multicast datagrams
+/// are sent from.
+pub(crate) fn set_multicast_if_v4(fd: BorrowedFd<'_>, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_if(fd, interface)?)
 }
