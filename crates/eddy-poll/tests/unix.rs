@@ -22,6 +22,8 @@ backend_tests!(
     datagram_bound_paths_round_trip,
     try_io_would_block_rearms_edge,
     from_std_and_fd_conversions,
+    abstract_stream_round_trip,
+    abstract_datagram_round_trip,
 );
 
 const A: Token = Token(1);
@@ -213,4 +215,84 @@ fn from_std_and_fd_conversions(backend: Backend) {
     expect_event(&mut poll, &mut events, A, Readiness::READABLE);
     let mut buf = [0u8; 8];
     assert_eq!(y.recv(&mut buf).unwrap(), 5);
+}
+
+/// A name in the abstract namespace no other test (or run) uses.
+fn abstract_name(tag: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("eddy-poll-{tag}-{}-{nanos}-{n}", std::process::id()).into_bytes()
+}
+
+/// Abstract-namespace addresses (issue 12), as mio takes them: a listener
+/// bound with `bind_addr` to std's `SocketAddr::from_abstract_name`, a
+/// client from `connect_addr`; the addresses read back as
+/// `UnixAddr::Abstract` and convert to std's and back; a second bind of the
+/// name is `AddrInUse`; an unnamed address is `InvalidInput`.
+fn abstract_stream_round_trip(backend: Backend) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr;
+    let (mut poll, mut events) = poller(backend, 8);
+    let name = abstract_name("stream");
+    let addr = SocketAddr::from_abstract_name(&name).unwrap();
+    let mut listener = UnixListener::bind_addr(&addr).unwrap();
+    assert_eq!(listener.local_addr().unwrap(), UnixAddr::Abstract(name.clone()));
+    assert_eq!(UnixAddr::from(&addr).as_abstract_name(), Some(name.as_slice()));
+    assert_error_kind(UnixListener::bind_addr(&addr), ErrorKind::AddrInUse);
+    poll.registry().register(&mut listener, L, Interest::READABLE, Trigger::Edge).unwrap();
+
+    // Connect through an address converted from eddy's, to check that way.
+    let back = SocketAddr::try_from(&listener.local_addr().unwrap()).unwrap();
+    let mut client = UnixStream::connect_addr(&back).unwrap();
+    assert_eq!(client.peer_addr().unwrap(), UnixAddr::Abstract(name.clone()));
+    expect_event(&mut poll, &mut events, L, Readiness::READABLE);
+    let (mut server, _) = listener.accept().unwrap();
+    assert_eq!(server.local_addr().unwrap(), UnixAddr::Abstract(name));
+    poll.registry().register(&mut server, B, Interest::READABLE, Trigger::Edge).unwrap();
+    client.write_all(b"abstract").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    assert_eq!(read_until_would_block(&server).0, b"abstract");
+
+    let (unnamed, _) = std::os::unix::net::UnixStream::pair().unwrap();
+    let unnamed = unnamed.local_addr().unwrap();
+    assert_error_kind(UnixListener::bind_addr(&unnamed), ErrorKind::InvalidInput);
+    assert_error_kind(UnixStream::connect_addr(&unnamed), ErrorKind::InvalidInput);
+    assert_error_kind(SocketAddr::try_from(&UnixAddr::Unnamed), ErrorKind::InvalidInput);
+    // Nobody listens on a fresh name.
+    let nobody = SocketAddr::from_abstract_name(abstract_name("nobody")).unwrap();
+    assert_error_kind(UnixStream::connect_addr(&nobody), ErrorKind::ConnectionRefused);
+}
+
+/// Abstract-namespace datagram sockets (issue 12): `bind_addr`, then
+/// `send_to_addr` from an unbound socket (the receiver sees it unnamed) and
+/// `connect_addr` + `send` from a bound one (the receiver sees its name);
+/// paths work through `bind_addr` too.
+fn abstract_datagram_round_trip(backend: Backend) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr;
+    let (mut poll, mut events) = poller(backend, 8);
+    let name = abstract_name("dgram");
+    let addr = SocketAddr::from_abstract_name(&name).unwrap();
+    let mut receiver = UnixDatagram::bind_addr(&addr).unwrap();
+    assert_eq!(receiver.local_addr().unwrap(), UnixAddr::Abstract(name));
+    poll.registry().register(&mut receiver, B, Interest::READABLE, Trigger::Level).unwrap();
+    let mut buf = [0u8; 16];
+
+    let unbound = UnixDatagram::unbound().unwrap();
+    unbound.send_to_addr(b"one", &addr).unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let (n, from) = receiver.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"one"[..], UnixAddr::Unnamed));
+
+    let dir = TempDir::new("unix-bind-addr");
+    let path = dir.join("sender.sock");
+    let sender = UnixDatagram::bind_addr(&SocketAddr::from_pathname(&path).unwrap()).unwrap();
+    sender.connect_addr(&addr).unwrap();
+    sender.send(b"two").unwrap();
+    expect_event(&mut poll, &mut events, B, Readiness::READABLE);
+    let (n, from) = receiver.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from.as_path()), (&b"two"[..], Some(path.as_path())));
+    assert_would_block(receiver.recv(&mut buf));
 }
