@@ -159,7 +159,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
-mod event;
+pub mod event;
 mod interest;
 mod io_source;
 pub mod net;
