@@ -1,4 +1,5 @@
-//! [`Event`] and [`Events`]: what a wait reports.
+//! [`Event`] and [`Events`]: what a wait reports; and [`Source`], what can be
+//! registered.
 //!
 //! An `Event` is `#[repr(transparent)]` over the kernel's `struct epoll_event`
 //! (12 bytes on x86_64), so the epoll backend writes events straight into the
@@ -7,8 +8,13 @@
 //! same values as epoll's (`POLLIN == EPOLLIN`, ...), and select's three sets
 //! become `EPOLLIN`, `EPOLLOUT` and `EPOLLPRI`. So [`Event::raw`] always shows
 //! epoll-style flags, whatever the backend.
+//!
+//! The module path is mio's (`mio::event::{Event, Events, Source}`), for
+//! code ported from it; the same types are at the crate's root too.
 
 use std::fmt;
+
+pub use crate::source::Source;
 
 use crate::Token;
 use crate::sys::{RawEvent, flags};

@@ -8,77 +8,47 @@
 //! - on those backends, it removes its registration from the table when
 //!   dropped, as epoll does by itself when the fd is closed.
 //!
-//! Both go through the backend's opaque re-arm handle ([`ReArm`]), which
-//! the backend hands out at registration (`None` on epoll). On epoll both are
-//! a `None` check: one branch on `WouldBlock` only.
+//! It keeps no handle to the backend for either: the emulated tables are
+//! found by fd number through the process's list of them (`sys::emulated`).
+//! So an `IoSource` is the fd and nothing else, 4 bytes, and on epoll both
+//! are one atomic load (a `WouldBlock`, a close) that finds no emulated
+//! poller.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 pub(crate) use crate::sys::Dir;
-use crate::sys::ReArm;
+use crate::sys::fd::Fd;
 use crate::{Interest, Registry, Token, Trigger};
-
-/// The registration of an fd with a backend that emulates triggers; tells
-/// the backend the fd is gone when dropped.
-#[derive(Debug)]
-struct Tracked {
-    rearm: ReArm,
-    fd: RawFd,
-    /// The trigger is `Edge`, so `WouldBlock` re-arms.
-    edge: bool,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.rearm.forget(self.fd);
-    }
-}
 
 #[derive(Debug)]
 pub(crate) struct IoSource {
-    /// Declared before `fd`: dropped (so the backend forgets the
-    /// registration) before the fd is closed and its number can be reused.
-    tracked: Option<Tracked>,
-    fd: OwnedFd,
+    fd: Fd,
 }
+
+// What every eddy socket is: the fd, nothing more (the reactor's memory per
+// idle connection counts on it).
+const _: () = assert!(size_of::<IoSource>() == size_of::<OwnedFd>());
 
 impl IoSource {
     pub(crate) fn new(fd: OwnedFd) -> IoSource {
-        IoSource { tracked: None, fd }
+        IoSource { fd: Fd::new(fd) }
     }
 
     /// Runs one operation; on `WouldBlock`, re-arms an emulated edge.
     #[inline]
     pub(crate) fn do_io<R>(&self, dir: Dir, op: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
-        let result = op(self.fd.as_fd());
-        if let (Err(e), Some(t)) = (&result, &self.tracked) {
-            if t.edge && e.kind() == io::ErrorKind::WouldBlock {
-                t.rearm.would_block(t.fd, dir);
-            }
+        let fd = self.fd.as_fd();
+        let result = op(fd);
+        if let Err(e) = &result {
+            crate::sys::after_error(fd.as_raw_fd(), dir, e);
         }
         result
     }
 
-    /// The fd, after the backend forgot it.
+    /// The fd, after the emulated backends forgot it.
     pub(crate) fn into_fd(self) -> OwnedFd {
-        let IoSource { tracked, fd } = self;
-        drop(tracked);
-        fd
-    }
-
-    /// Keeps the backend's re-arm handle (if any) after a successful
-    /// (re)registration. A source registered with a second emulated poller
-    /// keeps tracking the first one only.
-    fn track(&mut self, registry: &Registry, trigger: Trigger) {
-        let edge = trigger == Trigger::Edge;
-        match (&mut self.tracked, registry.shared.selector.rearm()) {
-            (Some(t), Some(rearm)) if t.rearm.same(&rearm) => t.edge = edge,
-            (None, Some(rearm)) => {
-                self.tracked = Some(Tracked { rearm, fd: self.fd.as_raw_fd(), edge });
-            }
-            _ => {}
-        }
+        self.fd.into_owned()
     }
 
     pub(crate) fn register(
@@ -88,9 +58,7 @@ impl IoSource {
         interest: Interest,
         trigger: Trigger,
     ) -> io::Result<()> {
-        registry.register_fd(self.fd.as_fd(), token, interest, trigger)?;
-        self.track(registry, trigger);
-        Ok(())
+        registry.register_fd(self.fd.as_fd(), token, interest, trigger)
     }
 
     pub(crate) fn reregister(
@@ -100,22 +68,11 @@ impl IoSource {
         interest: Interest,
         trigger: Trigger,
     ) -> io::Result<()> {
-        registry.reregister_fd(self.fd.as_fd(), token, interest, trigger)?;
-        self.track(registry, trigger);
-        Ok(())
+        registry.reregister_fd(self.fd.as_fd(), token, interest, trigger)
     }
 
     pub(crate) fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        registry.deregister_fd(self.fd.as_fd())?;
-        let same = |t: &Tracked| registry.shared.selector.rearm().is_some_and(|r| r.same(&t.rearm));
-        if self.tracked.as_ref().is_some_and(same) {
-            if let Some(mut t) = self.tracked.take() {
-                // Already gone from the backend: an fd of -1 makes Drop a
-                // no-op, so it can't remove a later registration of the fd.
-                t.fd = -1;
-            }
-        }
-        Ok(())
+        registry.deregister_fd(self.fd.as_fd())
     }
 }
 
@@ -170,3 +127,28 @@ macro_rules! impl_source {
     };
 }
 pub(crate) use impl_source;
+
+/// The fd conversions of a socket type with an `io: IoSource` field, beside
+/// its `From<Self> for OwnedFd`: `From<OwnedFd>` and `IntoRawFd` (its
+/// `FromRawFd`, an `unsafe fn`, is in `sys::fd`).
+macro_rules! impl_socket_fd {
+    ($ty:ident) => {
+        impl From<std::os::fd::OwnedFd> for $ty {
+            /// Takes ownership of `fd` as it is: it must be a socket of this
+            /// type's family and type, in non-blocking mode (as mio's
+            /// conversions, no syscall is made; `from_std` sets the mode).
+            fn from(fd: std::os::fd::OwnedFd) -> $ty {
+                $ty { io: $crate::io_source::IoSource::new(fd) }
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $ty {
+            /// Gives up the fd (the emulated backends forget its
+            /// registration first, as when the socket is dropped).
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::OwnedFd::from(self).into_raw_fd()
+            }
+        }
+    };
+}
+pub(crate) use impl_socket_fd;

@@ -22,6 +22,14 @@
 //! [`Token`], [`Interest`], [`Trigger`], [`Event`], [`Events`], [`Waker`],
 //! [`Registration`], [`Timer`], [`Signals`], and the sockets of [`net`].
 //!
+//! # Coming from mio
+//!
+//! The API is mio 1.x's, plus a [`Trigger`] argument to `register` and
+//! `reregister` (`Trigger::Edge` is mio's behaviour), with mio's paths
+//! (`eddy_poll::event::{Event, Events, Source}`) beside the flat names. The
+//! guide, with a mio program ported and both run as doc-tests, is
+//! `docs/from-mio.md` in the repository.
+//!
 //! # Errors
 //!
 //! Every fallible call returns `std::io::Result`. The same misuse gives the
@@ -159,7 +167,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
-mod event;
+pub mod event;
 mod interest;
 mod io_source;
 pub mod net;
@@ -182,6 +190,12 @@ pub use timer::Timer;
 pub use token::Token;
 pub use user::{Ready, Registration, SetReadiness};
 pub use waker::Waker;
+
+/// The migration guide from mio, `docs/from-mio.md`: its mio program and
+/// the eddy port of it run as doc-tests of this crate, so neither rots.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/from-mio.md")]
+pub struct FromMioGuide;
 
 /// `FD_SETSIZE`: the select backend refuses fds at or above it.
 pub const FD_SETSIZE: usize = sys::select::FD_SETSIZE;

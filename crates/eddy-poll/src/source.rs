@@ -85,3 +85,47 @@ impl AsFd for SourceFd<'_> {
         self.0
     }
 }
+
+/// A boxed source registers as the source inside it (as in mio), so a
+/// `Vec<Box<dyn Source>>` of mixed sources can be registered.
+impl<T: Source + ?Sized> Source for Box<T> {
+    fn register(&mut self, registry: &Registry, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+        (**self).register(registry, token, interest, trigger)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
+        (**self).reregister(registry, token, interest, trigger)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        (**self).deregister(registry)
+    }
+}
+
+/// A mutable reference registers as the source it points to, so a generic
+/// `S: Source` can be given a borrowed source.
+impl<T: Source + ?Sized> Source for &mut T {
+    fn register(&mut self, registry: &Registry, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
+        (**self).register(registry, token, interest, trigger)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+        trigger: Trigger,
+    ) -> io::Result<()> {
+        (**self).reregister(registry, token, interest, trigger)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        (**self).deregister(registry)
+    }
+}

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use eddy_poll::net::UnixStream;
-use eddy_poll::{Backend, Interest, Poll, Registration, SourceFd, Token, Trigger, Waker};
+use eddy_poll::{Backend, Interest, Poll, Ready, Registration, SourceFd, Token, Trigger, Waker};
 use util::{
     ExpectEvent, LONG, Readiness, assert_error_kind, collect_events, expect_event, expect_events, expect_no_events,
     poller, raw, tcp_pair,
@@ -30,6 +30,7 @@ backend_tests!(
     deregister_from_another_thread_during_blocked_poll,
     dropped_socket_is_forgotten,
     raw_fd_closed_without_deregister,
+    boxed_and_borrowed_sources_register,
 );
 
 fn register_twice_is_already_exists(backend: Backend) {
@@ -362,4 +363,45 @@ fn raw_fd_closed_without_deregister(backend: Backend) {
         }
     }
     drop(writer);
+}
+
+/// mio's paths and impls (issue 12): `event::{Event, Events, Source}` name
+/// the root's types, and a `Box<dyn Source>` or a `&mut` source registers,
+/// reregisters and deregisters as the source inside it.
+fn boxed_and_borrowed_sources_register(backend: Backend) {
+    use eddy_poll::event::{Event, Events, Source};
+    let _same: fn(&Events) -> Option<&Event> = |e: &eddy_poll::Events| e.iter().next();
+    let (mut poll, mut events): (_, Events) = poller(backend, 8);
+    let (mut a, b) = UnixStream::pair().unwrap();
+    let (mut c, d) = UnixStream::pair().unwrap();
+    let (mut user, set) = Registration::new();
+    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(b), Box::new(d)];
+    for (i, source) in sources.iter_mut().enumerate() {
+        poll.registry().register(source, Token(i), Interest::READABLE, Trigger::Level).unwrap();
+    }
+    fn register_generic<S: Source>(registry: &eddy_poll::Registry, mut source: S) {
+        registry.register(&mut source, Token(9), Interest::READABLE, Trigger::Level).unwrap();
+    }
+    register_generic(poll.registry(), &mut user);
+    a.write_all(b"x").unwrap();
+    c.write_all(b"y").unwrap();
+    set.set_readiness(Ready::READABLE).unwrap();
+    expect_events(
+        &mut poll,
+        &mut events,
+        vec![
+            ExpectEvent::new(Token(0), Readiness::READABLE),
+            ExpectEvent::new(Token(1), Readiness::READABLE),
+            ExpectEvent::new(Token(9), Readiness::READABLE),
+        ],
+    );
+    let mut first: &mut Box<dyn Source> = &mut sources[0];
+    poll.registry().reregister(&mut first, Token(5), Interest::READABLE, Trigger::Level).unwrap();
+    expect_event(&mut poll, &mut events, Token(5), Readiness::READABLE);
+    for source in &mut sources {
+        poll.registry().deregister(source).unwrap();
+    }
+    assert_error_kind(poll.registry().deregister(&mut sources[1]), ErrorKind::NotFound);
+    poll.registry().deregister(&mut &mut user).unwrap();
+    expect_no_events(&mut poll, &mut events, &[Token(0), Token(1), Token(5), Token(9)]);
 }

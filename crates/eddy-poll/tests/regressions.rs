@@ -9,6 +9,8 @@
 //! | `unnamed_unix_address_was_read_as_an_empty_abstract_name` | an unnamed Unix socket's address (the family alone) was read as `UnixAddr::Abstract([])` | ea837e2 |
 //! | `kernel_events_filling_events_starved_user_sources` | user-space readiness went only into the room the kernel's events left: level sockets filling a small `Events` kept user sources and wakers out for good | ea837e2 |
 //! | `level_user_source_requeued_first_starved_the_others` | a level user source still ready went back to the front of the queue: with room for one event, the same source on every wait | ea837e2 |
+//! | `socket_in_two_emulated_pollers_was_forgotten_by_the_first_only` | a socket kept the re-arm handle of the first emulated poller it was registered with: dropped, it left a stale registration in the second, which reported a new fd of the same number under the old token | issue 12 |
+//! | `edge_would_block_rearmed_the_first_emulated_poller_only` | likewise, a `WouldBlock` re-armed the `Edge` registration of the first emulated poller only: the second stayed silent for good | issue 12 |
 //!
 //! Broader tests cover the same code too: `timeouts.rs`'s
 //! `stop_and_continue_neither_ends_nor_lengthens_a_wait` (one stop, and the
@@ -21,6 +23,7 @@ mod util;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +36,8 @@ backend_tests!(
     user_source_reregistered_while_queued_was_queued_twice,
     kernel_events_filling_events_starved_user_sources,
     level_user_source_requeued_first_starved_the_others,
+    socket_in_two_emulated_pollers_was_forgotten_by_the_first_only,
+    edge_would_block_rearmed_the_first_emulated_poller_only,
 );
 
 // ---- The EINTR retry ended waits early (e5a5632).
@@ -318,5 +323,52 @@ fn level_user_source_requeued_first_starved_the_others(backend: Backend) {
         let order = util::distinct_over_waits(&mut poll, &mut events, N);
         let distinct: HashSet<Token> = order.iter().copied().collect();
         assert_eq!(distinct.len(), N, "{backend}: round {round}: {N} waits gave {order:?}");
+    }
+}
+
+// ---- The emulated backends' per-socket re-arm handle knew one poller (issue 12).
+
+/// A socket registered with two pollers of one backend, then dropped: no
+/// poller reports the new socket that gets its fd number. Before the fix the
+/// socket held the re-arm handle of the first emulated poller only (and was
+/// 24 bytes for it), so its drop left the second poller's entry behind; now
+/// the tables are found by fd number (and the socket is its fd, 4 bytes).
+/// On epoll the kernel forgets a closed file by itself.
+fn socket_in_two_emulated_pollers_was_forgotten_by_the_first_only(backend: Backend) {
+    let (mut first, mut events) = poller(backend, 8);
+    let (mut second, _) = poller(backend, 8);
+    let (a, mut b) = UnixStream::pair().unwrap();
+    first.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Level).unwrap();
+    second.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Level).unwrap();
+    let old = [a.as_raw_fd(), b.as_raw_fd()];
+    drop(b);
+    drop(a);
+    let (mut c, mut d) = UnixStream::pair().unwrap();
+    assert!(old.contains(&c.as_raw_fd()) && old.contains(&d.as_raw_fd()), "the fd numbers are reused");
+    c.write_all(b"x").unwrap();
+    d.write_all(b"y").unwrap();
+    expect_no_events(&mut first, &mut events, &[Token(1)]);
+    expect_no_events(&mut second, &mut events, &[Token(1)]);
+    // And the fd can be registered anew with both.
+    second.registry().register(&mut c, Token(2), Interest::READABLE, Trigger::Level).unwrap();
+    first.registry().register(&mut c, Token(2), Interest::READABLE, Trigger::Level).unwrap();
+    expect_event(&mut second, &mut events, Token(2), Readiness::READABLE);
+}
+
+/// A socket registered `Edge` with two pollers of one backend: after it is
+/// drained to `WouldBlock`, new data is reported by both. Before the fix,
+/// the `WouldBlock` re-armed the first emulated poller only.
+fn edge_would_block_rearmed_the_first_emulated_poller_only(backend: Backend) {
+    let (mut first, mut events) = poller(backend, 8);
+    let (mut second, _) = poller(backend, 8);
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    first.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Edge).unwrap();
+    second.registry().register(&mut b, Token(1), Interest::READABLE, Trigger::Edge).unwrap();
+    for round in 0..3 {
+        a.write_all(b"ping").unwrap();
+        expect_event(&mut first, &mut events, Token(1), Readiness::READABLE);
+        expect_event(&mut second, &mut events, Token(1), Readiness::READABLE);
+        let (read, closed) = util::read_until_would_block(&b);
+        assert_eq!((read.as_slice(), closed), (&b"ping"[..], false), "{backend}: round {round}");
     }
 }

@@ -25,6 +25,8 @@ backend_tests!(
     connect_to_closed_port_gives_error_event,
     priority_data_is_reported,
     listener_edge_accept_until_would_block,
+    try_io_would_block_rearms_edge,
+    from_std_and_fd_conversions,
 );
 
 const LISTENER: Token = Token(0);
@@ -259,4 +261,97 @@ fn socket_options_round_trip() {
             .unwrap();
     assert_eq!(second.local_addr().unwrap(), addr);
     assert_error_kind(TcpListener::bind(addr), ErrorKind::AddrInUse);
+}
+
+/// Every socket is its fd and nothing more, 4 bytes as mio's on epoll: the
+/// emulated backends keep no handle in the socket (issue 12: `TcpStream`
+/// was 24 bytes, paid by every idle connection).
+#[test]
+fn sockets_are_the_size_of_their_fd() {
+    use eddy_poll::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+    assert_eq!(size_of::<TcpStream>(), 4);
+    // mio's is 4 in release builds (16 in debug ones, where it keeps a
+    // selector id to catch misuse).
+    if !cfg!(debug_assertions) {
+        assert_eq!(size_of::<TcpStream>(), size_of::<mio::net::TcpStream>());
+    }
+    assert_eq!(size_of::<Option<TcpStream>>(), 4, "the fd's niche is kept");
+    for size in [
+        size_of::<TcpListener>(),
+        size_of::<UdpSocket>(),
+        size_of::<UnixStream>(),
+        size_of::<UnixListener>(),
+        size_of::<UnixDatagram>(),
+        size_of::<eddy_poll::Timer>(),
+        size_of::<eddy_poll::Signals>(),
+    ] {
+        assert_eq!(size, 4);
+    }
+}
+
+/// `try_io` (issue 12): a read eddy does not make (a raw `read(2)` on the
+/// fd) run through `try_io` re-arms an `Edge` registration when it returns
+/// `WouldBlock`, as eddy's own reads do, so each new arrival is reported.
+/// Without it the emulated backends would stay silent after the first.
+fn try_io_would_block_rearms_edge(backend: Backend) {
+    let (mut poll, mut events) = poller(backend, 8);
+    let (mut client, mut server) = tcp_pair();
+    poll.registry().register(&mut server, SERVER, Interest::READABLE, Trigger::Edge).unwrap();
+    for round in 0..3 {
+        client.write_all(b"ping").unwrap();
+        expect_event(&mut poll, &mut events, SERVER, Readiness::READABLE);
+        let read = util::drain_with(|buf| server.try_io(|| util::raw_read(&server, buf)));
+        assert_eq!(read, b"ping", "{backend}: round {round}");
+    }
+    // What the closure returns, `try_io` returns.
+    assert_eq!(client.try_io(|| util::raw_write(&client, b"x")).unwrap(), 1);
+    assert_eq!(client.try_io(|| Ok::<_, std::io::Error>(7)).unwrap(), 7);
+}
+
+/// Conversions (issue 12): `from_std` makes std's blocking sockets
+/// non-blocking; `From<OwnedFd>`, `IntoRawFd` and `FromRawFd` (checked at
+/// compile time; the runtime path is `From<OwnedFd>`) give the same socket
+/// back, still registrable and working.
+fn from_std_and_fd_conversions(backend: Backend) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    const _: () = util::fd_conversions::<TcpStream>();
+    const _: () = util::fd_conversions::<TcpListener>();
+    let (mut poll, mut events) = poller(backend, 8);
+    let std_listener = std::net::TcpListener::bind(util::any_local_address()).unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    let listener = TcpListener::from_std(std_listener).unwrap();
+    assert_would_block(listener.accept());
+    let fd = listener.as_raw_fd();
+    let mut listener = TcpListener::from(OwnedFd::from(listener));
+    assert_eq!(listener.as_raw_fd(), fd);
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE, Trigger::Level).unwrap();
+    let mut client = TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap()).unwrap();
+    expect_event(&mut poll, &mut events, LISTENER, Readiness::READABLE);
+    let (server, _) = listener.accept().unwrap();
+    let mut server = TcpStream::from(OwnedFd::from(server));
+    poll.registry().register(&mut server, SERVER, Interest::READABLE, Trigger::Edge).unwrap();
+    assert_would_block(server.read(&mut [0u8; 8]));
+    client.write_all(b"hello").unwrap();
+    expect_event(&mut poll, &mut events, SERVER, Readiness::READABLE);
+    assert_eq!(read_until_would_block(&server).0, b"hello");
+}
+
+/// `set_ttl` / `ttl` (issue 12) on a stream and a listener: the value
+/// round-trips, std reads the same from the fd, and out-of-range values are
+/// refused with `InvalidInput`.
+#[test]
+fn ttl_round_trip() {
+    use std::os::fd::OwnedFd;
+    let (client, _server) = tcp_pair();
+    let (listener, _) = tcp_listener();
+    client.set_ttl(42).unwrap();
+    assert_eq!(client.ttl().unwrap(), 42);
+    listener.set_ttl(7).unwrap();
+    assert_eq!(listener.ttl().unwrap(), 7);
+    for bad in [0, 256] {
+        assert_error_kind(client.set_ttl(bad), ErrorKind::InvalidInput);
+        assert_error_kind(listener.set_ttl(bad), ErrorKind::InvalidInput);
+    }
+    assert_eq!(std::net::TcpStream::from(OwnedFd::from(client)).ttl().unwrap(), 42);
+    assert_eq!(std::net::TcpListener::from(OwnedFd::from(listener)).ttl().unwrap(), 7);
 }

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use super::impl_stream_io;
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
 
 /// How [`TcpListener::bind_with`] sets up a listening socket.
@@ -118,6 +118,24 @@ impl TcpListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a TTL above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_ttl(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn ttl(&self) -> io::Result<u32> {
+        sys::net::ttl(self.io.as_fd())
+    }
 }
 
 impl fmt::Debug for TcpListener {
@@ -133,6 +151,7 @@ impl From<TcpListener> for OwnedFd {
 }
 
 impl_source!(TcpListener);
+impl_socket_fd!(TcpListener);
 
 /// A connected (or connecting) TCP socket.
 pub struct TcpStream {
@@ -140,10 +159,11 @@ pub struct TcpStream {
 }
 
 // The reactor keeps one per connection and counts on it in its memory per
-// idle connection: the fd and the backend's re-arm handle, nothing more.
+// idle connection: the fd, nothing more (as mio's, 4 bytes). The emulated
+// backends find their registration by fd number (see `io_source`).
 const _: () = assert!(
-    size_of::<TcpStream>() <= 24,
-    "TcpStream is larger than 24 bytes: the reactor's memory per idle connection counts on at most 24"
+    size_of::<TcpStream>() == 4,
+    "TcpStream is larger than its fd: the reactor's memory per idle connection counts on 4 bytes"
 );
 
 impl TcpStream {
@@ -291,6 +311,42 @@ impl TcpStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a TTL above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_ttl(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn ttl(&self) -> io::Result<u32> {
+        sys::net::ttl(self.io.as_fd())
+    }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for TcpStream {
@@ -310,4 +366,5 @@ impl From<TcpStream> for OwnedFd {
 }
 
 impl_source!(TcpStream);
+impl_socket_fd!(TcpStream);
 impl_stream_io!(TcpStream);

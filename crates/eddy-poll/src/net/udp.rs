@@ -2,10 +2,10 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
 
 /// A UDP socket, connected to one peer or not.
@@ -102,6 +102,16 @@ impl UdpSocket {
         self.io.do_io(Dir::Read, |fd| sys::net::recv_from_inet(fd, buf, false))
     }
 
+    /// Like [`recv`](Self::recv), leaving the datagram queued: the next
+    /// receive gets it again.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when none is queued.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.peek(buf)
+    }
+
     /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
     ///
     /// # Errors
@@ -138,6 +148,144 @@ impl UdpSocket {
         sys::net::set_broadcast(self.io.as_fd(), on)
     }
 
+    /// Whether `SO_BROADCAST` is set.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        sys::net::broadcast(self.io.as_fd())
+    }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a TTL above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_ttl(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn ttl(&self) -> io::Result<u32> {
+        sys::net::ttl(self.io.as_fd())
+    }
+
+    /// Joins the IPv4 multicast group `group` on the interface whose
+    /// address is `interface` (`Ipv4Addr::UNSPECIFIED`: the kernel's pick).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `group` is not a multicast address; `EADDRINUSE`
+    /// if already joined there; `ENODEV` / `AddrNotAvailable` if no
+    /// interface has that address (or, with `UNSPECIFIED`, no route leads
+    /// to the group).
+    pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        sys::net::join_multicast_v4(self.io.as_fd(), group, interface)
+    }
+
+    /// Leaves an IPv4 multicast group joined with
+    /// [`join_multicast_v4`](Self::join_multicast_v4).
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` if the group was not joined on that interface.
+    pub fn leave_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        sys::net::leave_multicast_v4(self.io.as_fd(), group, interface)
+    }
+
+    /// Joins the IPv6 multicast group `group` on the interface of index
+    /// `interface` (0: the kernel's pick). The socket must be IPv6.
+    ///
+    /// # Errors
+    ///
+    /// As [`join_multicast_v4`](Self::join_multicast_v4); an IPv4 socket
+    /// gets an error too.
+    pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        sys::net::join_multicast_v6(self.io.as_fd(), group, interface)
+    }
+
+    /// Leaves an IPv6 multicast group joined with
+    /// [`join_multicast_v6`](Self::join_multicast_v6).
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` if the group was not joined on that interface.
+    pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        sys::net::leave_multicast_v6(self.io.as_fd(), group, interface)
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`: whether this host's own members of a group
+    /// receive the IPv4 multicast datagrams this socket sends (default on).
+    ///
+    /// # Errors
+    ///
+    /// An IPv6 socket may refuse it.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        sys::net::set_multicast_loop_v4(self.io.as_fd(), on)
+    }
+
+    /// The `IP_MULTICAST_LOOP` setting.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_multicast_loop_v4`](Self::set_multicast_loop_v4).
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        sys::net::multicast_loop_v4(self.io.as_fd())
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`, the same for IPv6 (default on).
+    ///
+    /// # Errors
+    ///
+    /// An IPv4 socket gets an error.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        sys::net::set_multicast_loop_v6(self.io.as_fd(), on)
+    }
+
+    /// The `IPV6_MULTICAST_LOOP` setting.
+    ///
+    /// # Errors
+    ///
+    /// An IPv4 socket gets an error.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        sys::net::multicast_loop_v6(self.io.as_fd())
+    }
+
+    /// Sets `IP_MULTICAST_TTL`, the time-to-live of the IPv4 multicast
+    /// datagrams sent (default 1: they stay on the local network).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a TTL above 255.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        sys::net::set_multicast_ttl_v4(self.io.as_fd(), ttl)
+    }
+
+    /// The `IP_MULTICAST_TTL` setting.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        sys::net::multicast_ttl_v4(self.io.as_fd())
+    }
+
+    /// Sets `IP_MULTICAST_IF`: the interface, by its address, that IPv4
+    /// multicast datagrams are sent from (`Ipv4Addr::UNSPECIFIED`: by the
+    /// route). Not in mio; std has no such call either.
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` if no interface has that address.
+    pub fn set_multicast_if_v4(&self, interface: &Ipv4Addr) -> io::Result<()> {
+        sys::net::set_multicast_if_v4(self.io.as_fd(), interface)
+    }
+
     /// The socket's pending error (an ICMP error of an earlier send),
     /// cleared by reading it.
     ///
@@ -146,6 +294,24 @@ impl UdpSocket {
     /// In practice, never.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
+    }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
     }
 }
 
@@ -162,3 +328,4 @@ impl From<UdpSocket> for OwnedFd {
 }
 
 impl_source!(UdpSocket);
+impl_socket_fd!(UdpSocket);

@@ -5,12 +5,14 @@ use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::SocketAddr as StdUnixAddr;
 use std::path::{Path, PathBuf};
 
 use super::impl_stream_io;
-use crate::io_source::{Dir, IoSource, impl_source};
+use crate::io_source::{Dir, IoSource, impl_socket_fd, impl_source};
 use crate::sys;
-use crate::sys::net::Kind;
+use crate::sys::net::{Kind, UnixTarget};
 
 /// The address of a Unix socket.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +33,59 @@ impl UnixAddr {
             _ => None,
         }
     }
+
+    /// The name, for an abstract address (without the leading NUL byte).
+    pub fn as_abstract_name(&self) -> Option<&[u8]> {
+        match self {
+            UnixAddr::Abstract(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// std's address (as `std::os::unix::net` and mio take it) as eddy's.
+impl From<&StdUnixAddr> for UnixAddr {
+    fn from(addr: &StdUnixAddr) -> UnixAddr {
+        if let Some(path) = addr.as_pathname() {
+            UnixAddr::Path(path.to_path_buf())
+        } else if let Some(name) = addr.as_abstract_name() {
+            UnixAddr::Abstract(name.to_vec())
+        } else {
+            UnixAddr::Unnamed
+        }
+    }
+}
+
+/// eddy's address as std's (to hand to `std::os::unix::net` or mio).
+impl TryFrom<&UnixAddr> for StdUnixAddr {
+    type Error = io::Error;
+
+    /// # Errors
+    ///
+    /// `InvalidInput` for `Unnamed` (std can't build one) or a path or name
+    /// too long for `sockaddr_un`.
+    fn try_from(addr: &UnixAddr) -> io::Result<StdUnixAddr> {
+        match addr {
+            UnixAddr::Path(path) => StdUnixAddr::from_pathname(path),
+            UnixAddr::Abstract(name) => StdUnixAddr::from_abstract_name(name),
+            UnixAddr::Unnamed => Err(unnamed()),
+        }
+    }
+}
+
+fn unnamed() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "an unnamed Unix address names no socket to bind or connect to")
+}
+
+/// Where std's address points: a path or an abstract name.
+fn target(addr: &StdUnixAddr) -> io::Result<UnixTarget<'_>> {
+    if let Some(path) = addr.as_pathname() {
+        Ok(UnixTarget::Path(path))
+    } else if let Some(name) = addr.as_abstract_name() {
+        Ok(UnixTarget::Abstract(name))
+    } else {
+        Err(unnamed())
+    }
 }
 
 /// A listening Unix stream socket.
@@ -45,7 +100,29 @@ impl UnixListener {
     ///
     /// `AddrInUse` if the path exists; the file system's errors.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Ok(UnixListener { io: IoSource::new(sys::net::unix_listener(path.as_ref(), 1024)?) })
+        Ok(UnixListener { io: IoSource::new(sys::net::unix_listener(UnixTarget::Path(path.as_ref()), 1024)?) })
+    }
+
+    /// Binds `addr`, a path or a name in Linux's abstract namespace (std's
+    /// `SocketAddrExt::from_abstract_name`), and listens, backlog 1024.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; `AddrInUse` if the path
+    /// exists or the abstract name is taken; the file system's errors.
+    pub fn bind_addr(addr: &StdUnixAddr) -> io::Result<UnixListener> {
+        Ok(UnixListener { io: IoSource::new(sys::net::unix_listener(target(addr)?, 1024)?) })
+    }
+
+    /// Takes a listener from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        let fd = OwnedFd::from(listener);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixListener { io: IoSource::new(fd) })
     }
 
     /// Accepts one waiting connection (non-blocking, close-on-exec).
@@ -90,6 +167,7 @@ impl From<UnixListener> for OwnedFd {
 }
 
 impl_source!(UnixListener);
+impl_socket_fd!(UnixListener);
 
 /// A connected Unix stream socket.
 pub struct UnixStream {
@@ -105,7 +183,28 @@ impl UnixStream {
     /// `NotFound` / `ConnectionRefused` if nobody listens there;
     /// `WouldBlock` if the listener's accept queue is full.
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        Ok(UnixStream { io: IoSource::new(sys::net::unix_connect(path.as_ref())?) })
+        Ok(UnixStream { io: IoSource::new(sys::net::unix_connect(UnixTarget::Path(path.as_ref()))?) })
+    }
+
+    /// Connects to the listener at `addr`, a path or an abstract name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; otherwise as
+    /// [`connect`](Self::connect).
+    pub fn connect_addr(addr: &StdUnixAddr) -> io::Result<UnixStream> {
+        Ok(UnixStream { io: IoSource::new(sys::net::unix_connect(target(addr)?)?) })
+    }
+
+    /// Takes a stream from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        let fd = OwnedFd::from(stream);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixStream { io: IoSource::new(fd) })
     }
 
     /// Two connected streams (`socketpair(2)`).
@@ -153,6 +252,24 @@ impl UnixStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for UnixStream {
@@ -168,6 +285,7 @@ impl From<UnixStream> for OwnedFd {
 }
 
 impl_source!(UnixStream);
+impl_socket_fd!(UnixStream);
 impl_stream_io!(UnixStream);
 
 /// A Unix datagram socket.
@@ -182,7 +300,28 @@ impl UnixDatagram {
     ///
     /// `AddrInUse` if the path exists.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram { io: IoSource::new(sys::net::unix_bind(path.as_ref(), Kind::Datagram)?) })
+        Ok(UnixDatagram { io: IoSource::new(sys::net::unix_bind(UnixTarget::Path(path.as_ref()), Kind::Datagram)?) })
+    }
+
+    /// A socket bound to `addr`, a path or an abstract name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; `AddrInUse` if the path
+    /// exists or the abstract name is taken.
+    pub fn bind_addr(addr: &StdUnixAddr) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram { io: IoSource::new(sys::net::unix_bind(target(addr)?, Kind::Datagram)?) })
+    }
+
+    /// Takes a socket from std, switching it to non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// In practice, never.
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        let fd = OwnedFd::from(socket);
+        sys::net::set_nonblocking(fd.as_fd())?;
+        Ok(UnixDatagram { io: IoSource::new(fd) })
     }
 
     /// An unbound socket (it can send, and receive once connected).
@@ -210,7 +349,18 @@ impl UnixDatagram {
     ///
     /// `NotFound` / `ConnectionRefused` if nothing is bound there.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        sys::net::connect_unix(self.io.as_fd(), path.as_ref())
+        sys::net::connect_unix(self.io.as_fd(), UnixTarget::Path(path.as_ref()))
+    }
+
+    /// Sets the default destination of `send` to `addr`, a path or an
+    /// abstract name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; otherwise as
+    /// [`connect`](Self::connect).
+    pub fn connect_addr(&self, addr: &StdUnixAddr) -> io::Result<()> {
+        sys::net::connect_unix(self.io.as_fd(), target(addr)?)
     }
 
     /// Sends one datagram to the connected peer.
@@ -229,7 +379,19 @@ impl UnixDatagram {
     ///
     /// `WouldBlock` when the peer's queue is full.
     pub fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        self.io.do_io(Dir::Write, |fd| sys::net::send_to_unix(fd, buf, path.as_ref()))
+        self.io.do_io(Dir::Write, |fd| sys::net::send_to_unix(fd, buf, UnixTarget::Path(path.as_ref())))
+    }
+
+    /// Sends one datagram to the socket bound at `addr`, a path or an
+    /// abstract name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; otherwise as
+    /// [`send_to`](Self::send_to).
+    pub fn send_to_addr(&self, buf: &[u8], addr: &StdUnixAddr) -> io::Result<usize> {
+        let to = target(addr)?;
+        self.io.do_io(Dir::Write, |fd| sys::net::send_to_unix(fd, buf, to))
     }
 
     /// Receives one datagram.
@@ -285,6 +447,24 @@ impl UnixDatagram {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.take_error()
     }
+
+    /// Runs `f`, an operation of the caller's own on this socket (a syscall
+    /// eddy does not wrap, made on its fd through `AsFd`), the way eddy's
+    /// own operations run: if `f` returns `WouldBlock`, an `Edge`
+    /// registration waits for readiness again. On epoll that is the kernel's
+    /// doing; the emulated backends (poll, select) need this call to know,
+    /// and re-arm both directions, as eddy cannot see which one `f` used (at
+    /// worst one spurious event). mio's `try_io`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.io.do_io(Dir::Both, |_| f())
+    }
 }
 
 impl fmt::Debug for UnixDatagram {
@@ -300,3 +480,4 @@ impl From<UnixDatagram> for OwnedFd {
 }
 
 impl_source!(UnixDatagram);
+impl_socket_fd!(UnixDatagram);

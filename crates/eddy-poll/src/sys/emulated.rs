@@ -10,10 +10,17 @@
 //!   and left out of the wait set until `reregister`.
 //! - `Edge`: after an event, the directions it reported are `muted` and left
 //!   out of the wait set until an eddy socket's operation in that direction
-//!   returns `WouldBlock` ([`Table::rearm`], reached through the backend's
-//!   opaque [`ReArm`](super::ReArm) handle) or until `reregister`. This is
+//!   returns `WouldBlock` ([`would_block`]) or until `reregister`. This is
 //!   mio's emulation; it differs from epoll in one way, documented on
 //!   [`Trigger::Edge`](crate::Trigger::Edge).
+//!
+//! An eddy source keeps no handle to the table it is registered with (on
+//! epoll that handle would be dead weight in every socket): the process
+//! keeps a list of its live tables ([`TABLES`]), and a source's
+//! `WouldBlock` ([`would_block`]) and its closing ([`closing`]) go to each
+//! of them, keyed by the fd number. With no emulated poller alive, each is
+//! one atomic load ([`LIVE`]). A `WouldBlock` skips the tables that hold no
+//! `Edge` registration without taking their lock.
 //!
 //! Each wait works on a *snapshot* of the table, rebuilt only when the table
 //! changed (a generation counter). Changes made while a wait is blocked
@@ -32,8 +39,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::eventfd::Notifier;
@@ -113,11 +120,22 @@ struct State {
     /// Bumped by every change of the wait set.
     generation: u64,
     next_id: u64,
+    /// How many entries have the trigger `Edge` (mirrored in `Table::edges`).
+    edges: usize,
 }
 
 impl State {
     fn entry(&mut self, fd: RawFd) -> Option<&mut Entry> {
         usize::try_from(fd).ok().and_then(|i| self.entries.get_mut(i)).and_then(Option::as_mut)
+    }
+
+    /// Removes `fd`'s entry; whether there was one.
+    fn remove(&mut self, fd: RawFd) -> bool {
+        let slot = usize::try_from(fd).ok().and_then(|i| self.entries.get_mut(i));
+        let Some(old) = slot.and_then(Option::take) else { return false };
+        self.edges -= usize::from(old.trigger == Trigger::Edge);
+        self.generation += 1;
+        true
     }
 }
 
@@ -131,6 +149,54 @@ pub(crate) struct Table {
     /// True while a wait is blocked on a snapshot (written under `state`'s
     /// lock): only then must a change write the notifier.
     polling: AtomicBool,
+    /// `State::edges`, readable without the lock: a `WouldBlock` skips a
+    /// table with no `Edge` entry. Written under the lock after each change;
+    /// a source's own registration happened before its `WouldBlock`, so the
+    /// count it reads includes that registration.
+    edges: AtomicUsize,
+}
+
+/// Every live emulated table of the process: where a source's `WouldBlock`
+/// and closing are reported, since the source keeps no handle to the table
+/// (see the module's docs). Lock order: this, then a table's `state`.
+static TABLES: RwLock<Vec<Arc<Table>>> = RwLock::new(Vec::new());
+
+/// `TABLES.len()`, read without the lock: zero in a process that uses only
+/// epoll, where the source's hooks below cost this one load.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn tables() -> std::sync::RwLockReadGuard<'static, Vec<Arc<Table>>> {
+    TABLES.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether any emulated poller is alive in the process.
+#[inline]
+pub(crate) fn any() -> bool {
+    // Acquire pairs with the Release of `Selector::new`; the registration a
+    // source's hook is about happened before the hook in any case.
+    LIVE.load(Ordering::Acquire) != 0
+}
+
+/// An eddy source's operation on `fd` in the directions `d` returned
+/// `WouldBlock`: every table's `Edge` registration of `fd` waits for them
+/// again.
+#[inline(never)]
+pub(crate) fn would_block(fd: RawFd, d: u8) {
+    for table in tables().iter().filter(|t| t.edges.load(Ordering::Relaxed) != 0) {
+        table.rearm(fd, d);
+    }
+}
+
+/// `fd` is about to close (an eddy source is dropped or converted into its
+/// fd): every table forgets its registration, as epoll does for a closed
+/// file, before the number can be reused.
+#[inline]
+pub(crate) fn closing(fd: RawFd) {
+    if any() {
+        for table in tables().iter() {
+            table.forget(fd);
+        }
+    }
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -151,6 +217,7 @@ impl Table {
         let generation = st.generation;
         let out = change(&mut st)?;
         let wake = st.generation != generation && self.polling.load(Ordering::Relaxed);
+        self.edges.store(st.edges, Ordering::Relaxed);
         drop(st);
         if wake {
             self.notifier.notify()?;
@@ -160,7 +227,7 @@ impl Table {
 
     /// An eddy socket's operation in the directions `d` returned
     /// `WouldBlock`: un-mute them (edge emulation).
-    pub(crate) fn rearm(&self, fd: RawFd, d: u8) {
+    fn rearm(&self, fd: RawFd, d: u8) {
         let _ = self.update(|st| {
             if let Some(e) = st.entry(fd) {
                 if e.trigger == Trigger::Edge && e.muted & d != 0 {
@@ -173,13 +240,9 @@ impl Table {
     }
 
     /// Forgets `fd`'s registration, if any (an eddy socket being dropped).
-    pub(crate) fn forget(&self, fd: RawFd) {
+    fn forget(&self, fd: RawFd) {
         let _ = self.update(|st| {
-            if let Some(slot) = usize::try_from(fd).ok().and_then(|i| st.entries.get_mut(i)) {
-                if slot.take().is_some() {
-                    st.generation += 1;
-                }
-            }
+            st.remove(fd);
             Ok(())
         });
     }
@@ -221,6 +284,7 @@ impl<W: Wait> Selector<W> {
             }
             let id = st.next_id;
             let slot = st.entries.get_mut(idx).ok_or_else(|| not_found(fd))?;
+            let was_edge = slot.is_some_and(|e| e.trigger == Trigger::Edge);
             let id = match (new, &*slot) {
                 (true, Some(_)) => {
                     return Err(io::Error::new(
@@ -233,6 +297,7 @@ impl<W: Wait> Selector<W> {
                 (false, Some(e)) => e.id,
             };
             *slot = Some(Entry { token, trigger, interest: dirs(interest), muted: 0, off: false, id });
+            st.edges = st.edges + usize::from(trigger == Trigger::Edge) - usize::from(was_edge);
             st.next_id += u64::from(new);
             st.generation += 1;
             Ok(())
@@ -305,12 +370,19 @@ impl<W: Wait> super::Selector for Selector<W> {
         let notifier = Notifier::new()?;
         W::check(notifier.as_fd().as_raw_fd())?;
         let table = Table {
-            state: Mutex::new(State { entries: Vec::new(), generation: 1, next_id: 1 }),
+            state: Mutex::new(State { entries: Vec::new(), generation: 1, next_id: 1, edges: 0 }),
             notifier,
             polling: AtomicBool::new(false),
+            edges: AtomicUsize::new(0),
         };
+        let table = Arc::new(table);
+        {
+            let mut all = TABLES.write().unwrap_or_else(PoisonError::into_inner);
+            all.push(Arc::clone(&table));
+            LIVE.store(all.len(), Ordering::Release);
+        }
         let snapshot = Snapshot { wait: W::default(), slots: Vec::new(), generation: 0, cursor: 0 };
-        Ok(Selector { table: Arc::new(table), snapshot: Mutex::new(snapshot) })
+        Ok(Selector { table, snapshot: Mutex::new(snapshot) })
     }
 
     fn register(&self, fd: BorrowedFd<'_>, token: Token, interest: Interest, trigger: Trigger) -> io::Result<()> {
@@ -323,16 +395,7 @@ impl<W: Wait> super::Selector for Selector<W> {
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let fd = fd.as_raw_fd();
-        self.table.update(|st| {
-            let slot = usize::try_from(fd).ok().and_then(|i| st.entries.get_mut(i));
-            match slot.and_then(Option::take) {
-                Some(_) => {
-                    st.generation += 1;
-                    Ok(())
-                }
-                None => Err(not_found(fd)),
-            }
-        })
+        self.table.update(|st| if st.remove(fd) { Ok(()) } else { Err(not_found(fd)) })
     }
 
     // Out of line: inlined into `Poll::poll`, this slow path would burden the
@@ -357,8 +420,14 @@ impl<W: Wait> super::Selector for Selector<W> {
     fn notify(&self) -> io::Result<()> {
         self.table.notifier.notify()
     }
+}
 
-    fn rearm(&self) -> Option<super::ReArm> {
-        Some(super::ReArm(Arc::clone(&self.table)))
+impl<W> Drop for Selector<W> {
+    /// Leaves the process's list of tables: the sources registered here no
+    /// longer report to it.
+    fn drop(&mut self) {
+        let mut all = TABLES.write().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|t| !Arc::ptr_eq(t, &self.table));
+        LIVE.store(all.len(), Ordering::Release);
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 
 use super::eventfd::Notifier;
-use super::{RawEvent, ReArm, timespec};
+use super::{RawEvent, timespec};
 use crate::{Event, Events, Interest, Token, Trigger};
 
 pub(crate) struct Selector {
@@ -117,10 +117,6 @@ impl super::Selector for Selector {
 
     fn notify(&self) -> io::Result<()> {
         self.notifier.notify()
-    }
-
-    fn rearm(&self) -> Option<ReArm> {
-        None
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! One file per backend (`epoll`, `poll`, `select`; the last two share the
 //! user-space registration table in `emulated`), plus `eventfd`, `timerfd`,
-//! `signalfd` and `net`. Syscalls go through rustix; libc only where rustix
+//! `signalfd`, `net`, and `fd` (the fd inside every eddy source, and the
+//! sockets' `FromRawFd`). Syscalls go through rustix; libc only where rustix
 //! has no binding (signalfd, the signal mask, `ppoll`) and for the kernel's
 //! constants (epoll flags, signal numbers). No other module of the crate
 //! names rustix or libc: they call the functions here. Every `unsafe` block
@@ -20,7 +21,6 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Events, Interest, Token, Trigger};
@@ -28,6 +28,7 @@ use crate::{Events, Interest, Token, Trigger};
 pub(crate) mod emulated;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
+pub(crate) mod fd;
 pub(crate) mod net;
 pub(crate) mod poll;
 pub(crate) mod select;
@@ -95,12 +96,6 @@ pub(crate) trait Selector: Sized + Send + Sync {
     fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()>;
     /// Makes a blocked (or the next) `select` return. Coalesces.
     fn notify(&self) -> io::Result<()>;
-    /// The handle an eddy source keeps after registering here, to tell the
-    /// backend what only the source sees: an operation returned
-    /// `WouldBlock`, or the fd is about to close. `None` where the kernel
-    /// needs neither (it does edge triggering itself and forgets a closed
-    /// fd).
-    fn rearm(&self) -> Option<ReArm>;
     /// Like `register`, but only one of the pollers that watch the same file
     /// this way is woken per event (`EPOLLEXCLUSIVE`). `Unsupported` on the
     /// backends without it.
@@ -124,35 +119,25 @@ pub(crate) trait Selector: Sized + Send + Sync {
 pub(crate) enum Dir {
     Read,
     Write,
+    /// Either: a caller's own operation (`try_io`), whose direction eddy
+    /// can't see.
+    Both,
 }
 
-/// A backend's re-arm handle, opaque to the rest of the crate: what an eddy
-/// source keeps to report its `WouldBlock`s and its closing to the backend
-/// that emulates triggers in user space. One pointer wide (the sources keep
-/// it in an `Option`, at no extra size).
-#[derive(Clone, Debug)]
-pub(crate) struct ReArm(Arc<emulated::Table>);
-
-impl ReArm {
-    /// An operation on `fd` in `dir` returned `WouldBlock`: an `Edge`
-    /// registration waits for that direction again.
-    #[inline]
-    pub(crate) fn would_block(&self, fd: RawFd, dir: Dir) {
+/// An eddy source's operation on `fd` in `dir` failed with `e`: if it is
+/// `WouldBlock`, an emulated `Edge` registration of `fd` waits for that
+/// direction again. What only the source sees, told to the backends that
+/// emulate triggers in user space; in a process with no emulated poller, one
+/// atomic load (before the error's kind is even looked at).
+#[inline]
+pub(crate) fn after_error(fd: RawFd, dir: Dir, e: &io::Error) {
+    if emulated::any() && e.kind() == io::ErrorKind::WouldBlock {
         let d = match dir {
             Dir::Read => emulated::READ | emulated::PRI,
             Dir::Write => emulated::WRITE,
+            Dir::Both => emulated::READ | emulated::PRI | emulated::WRITE,
         };
-        self.0.rearm(fd, d);
-    }
-
-    /// `fd` is about to close: forget its registration, if any.
-    pub(crate) fn forget(&self, fd: RawFd) {
-        self.0.forget(fd);
-    }
-
-    /// Whether both handles are of the same poller.
-    pub(crate) fn same(&self, other: &ReArm) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        emulated::would_block(fd, d);
     }
 }
 
@@ -223,10 +208,6 @@ impl AnySelector {
 
     pub(crate) fn notify(&self) -> io::Result<()> {
         dispatch!(self, s => s.notify())
-    }
-
-    pub(crate) fn rearm(&self) -> Option<ReArm> {
-        dispatch!(self, s => s.rearm())
     }
 }
 

@@ -13,7 +13,7 @@
 //! to these functions, one call per operation, and names no binding.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -55,8 +55,19 @@ fn family_of(addr: &SocketAddr) -> AddressFamily {
     }
 }
 
-fn unix_addr(path: &Path) -> io::Result<SocketAddrUnix> {
-    Ok(SocketAddrUnix::new(path)?)
+/// Where a Unix socket is bound or connected: a path in the file system or
+/// a name in Linux's abstract namespace.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum UnixTarget<'a> {
+    Path(&'a Path),
+    Abstract(&'a [u8]),
+}
+
+fn unix_addr(target: UnixTarget<'_>) -> io::Result<SocketAddrUnix> {
+    Ok(match target {
+        UnixTarget::Path(path) => SocketAddrUnix::new(path)?,
+        UnixTarget::Abstract(name) => SocketAddrUnix::new_abstract_name(name)?,
+    })
 }
 
 fn inet_addr(addr: Option<SocketAddrAny>) -> io::Result<SocketAddr> {
@@ -123,15 +134,15 @@ pub(crate) fn unix_unbound(kind: Kind) -> io::Result<OwnedFd> {
     socket(AddressFamily::UNIX, kind)
 }
 
-/// A Unix socket of `kind` bound to `path`.
-pub(crate) fn unix_bind(path: &Path, kind: Kind) -> io::Result<OwnedFd> {
+/// A Unix socket of `kind` bound to `path` (or an abstract name).
+pub(crate) fn unix_bind(path: UnixTarget<'_>, kind: Kind) -> io::Result<OwnedFd> {
     let fd = socket(AddressFamily::UNIX, kind)?;
     rustix::net::bind(&fd, &unix_addr(path)?)?;
     Ok(fd)
 }
 
 /// A Unix stream socket bound to `path` and listening.
-pub(crate) fn unix_listener(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+pub(crate) fn unix_listener(path: UnixTarget<'_>, backlog: i32) -> io::Result<OwnedFd> {
     let fd = unix_bind(path, Kind::Stream)?;
     rustix::net::listen(&fd, backlog)?;
     Ok(fd)
@@ -139,7 +150,7 @@ pub(crate) fn unix_listener(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
 
 /// A Unix stream socket connected to the listener at `path` (a Unix connect
 /// completes or fails at once: `EAGAIN` when the accept queue is full).
-pub(crate) fn unix_connect(path: &Path) -> io::Result<OwnedFd> {
+pub(crate) fn unix_connect(path: UnixTarget<'_>) -> io::Result<OwnedFd> {
     let fd = socket(AddressFamily::UNIX, Kind::Stream)?;
     rustix::net::connect(&fd, &unix_addr(path)?)?;
     Ok(fd)
@@ -176,7 +187,7 @@ pub(crate) fn connect_inet(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<
 }
 
 /// Sets a Unix datagram socket's default peer.
-pub(crate) fn connect_unix(fd: BorrowedFd<'_>, path: &Path) -> io::Result<()> {
+pub(crate) fn connect_unix(fd: BorrowedFd<'_>, path: UnixTarget<'_>) -> io::Result<()> {
     Ok(rustix::net::connect(fd, &unix_addr(path)?)?)
 }
 
@@ -221,7 +232,7 @@ pub(crate) fn send_to_inet(fd: BorrowedFd<'_>, buf: &[u8], addr: &SocketAddr) ->
     Ok(rustix::net::sendto(fd, buf, SendFlags::NOSIGNAL, addr)?)
 }
 
-pub(crate) fn send_to_unix(fd: BorrowedFd<'_>, buf: &[u8], path: &Path) -> io::Result<usize> {
+pub(crate) fn send_to_unix(fd: BorrowedFd<'_>, buf: &[u8], path: UnixTarget<'_>) -> io::Result<usize> {
     Ok(rustix::net::sendto(fd, buf, SendFlags::NOSIGNAL, &unix_addr(path)?)?)
 }
 
@@ -291,4 +302,65 @@ pub(crate) fn set_send_buffer_size(fd: BorrowedFd<'_>, bytes: usize) -> io::Resu
 
 pub(crate) fn set_broadcast(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     Ok(sockopt::set_socket_broadcast(fd, on)?)
+}
+
+pub(crate) fn broadcast(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::socket_broadcast(fd)?)
+}
+
+/// `IP_TTL`: the time-to-live of the unicast packets sent.
+pub(crate) fn set_ttl(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    Ok(sockopt::set_ip_ttl(fd, ttl)?)
+}
+
+pub(crate) fn ttl(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Ok(sockopt::ip_ttl(fd)?)
+}
+
+// ---- Multicast.
+
+pub(crate) fn join_multicast_v4(fd: BorrowedFd<'_>, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_add_membership(fd, group, interface)?)
+}
+
+pub(crate) fn leave_multicast_v4(fd: BorrowedFd<'_>, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_drop_membership(fd, group, interface)?)
+}
+
+pub(crate) fn join_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_add_membership(fd, group, interface)?)
+}
+
+pub(crate) fn leave_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_drop_membership(fd, group, interface)?)
+}
+
+pub(crate) fn set_multicast_loop_v4(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_loop(fd, on)?)
+}
+
+pub(crate) fn multicast_loop_v4(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::ip_multicast_loop(fd)?)
+}
+
+pub(crate) fn set_multicast_loop_v6(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    Ok(sockopt::set_ipv6_multicast_loop(fd, on)?)
+}
+
+pub(crate) fn multicast_loop_v6(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(sockopt::ipv6_multicast_loop(fd)?)
+}
+
+pub(crate) fn set_multicast_ttl_v4(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_ttl(fd, ttl)?)
+}
+
+pub(crate) fn multicast_ttl_v4(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Ok(sockopt::ip_multicast_ttl(fd)?)
+}
+
+/// `IP_MULTICAST_IF`: the interface (by its address) multicast datagrams
+/// are sent from.
+pub(crate) fn set_multicast_if_v4(fd: BorrowedFd<'_>, interface: &Ipv4Addr) -> io::Result<()> {
+    Ok(sockopt::set_ip_multicast_if(fd, interface)?)
 }

@@ -382,8 +382,35 @@ pub(crate) fn child_role() -> Option<String> {
 /// Bounded: the child is killed if it has not finished within `2 * LONG`.
 pub(crate) fn run_child(name: &str, role: &str) -> std::process::Output {
     let exe = std::env::current_exe().expect("current_exe");
-    let child = std::process::Command::new(exe)
-        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+    let mut command = std::process::Command::new(exe);
+    command.args(["--exact", name, "--nocapture", "--test-threads", "1"]);
+    run_child_command(command, name, role)
+}
+
+/// As [`run_child`], the child in a network namespace of its own (made by
+/// util-linux's `unshare`, in a user namespace so no privilege is needed),
+/// with its loopback interface up (iproute2's `ip`): a test there may send
+/// to any address, multicast groups included, and nothing leaves it.
+pub(crate) fn run_child_in_private_network(name: &str, role: &str) -> std::process::Output {
+    for tool in ["unshare", "ip"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(found, "{name} needs `{tool}` (util-linux's unshare, iproute2's ip) to make a private network");
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args(["--user", "--map-root-user", "--net", "sh", "-c", r#"ip link set lo up && exec "$0" "$@""#])
+        .arg(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads", "1"]);
+    run_child_command(command, name, role)
+}
+
+fn run_child_command(mut command: std::process::Command, name: &str, role: &str) -> std::process::Output {
+    let child = command
         .env(CHILD_ENV, role)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -420,4 +447,39 @@ pub(crate) fn say(marker: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{marker}");
     let _ = out.flush();
+}
+
+/// One `read(2)` on `fd`, a syscall eddy does not make for the caller:
+/// what a `try_io` closure does.
+pub(crate) fn raw_read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    Ok(rustix::io::read(fd, buf)?)
+}
+
+/// One `write(2)` on `fd`, likewise.
+pub(crate) fn raw_write(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    Ok(rustix::io::write(fd, buf)?)
+}
+
+/// Calls `read_once` (a read inside `try_io`) until it returns
+/// `WouldBlock`; what was read.
+pub(crate) fn drain_with(mut read_once: impl FnMut(&mut [u8]) -> io::Result<usize>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match read_once(&mut buf) {
+            Ok(0) => panic!("end of stream"),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return out,
+            Err(e) => panic!("read in try_io: {e}"),
+        }
+    }
+}
+
+/// Compile-time check: `T` converts to and from raw and owned fds both
+/// ways, and lends its fd.
+pub(crate) const fn fd_conversions<T>()
+where
+    T: std::os::fd::FromRawFd + std::os::fd::IntoRawFd + From<std::os::fd::OwnedFd> + AsFd + AsRawFd,
+    std::os::fd::OwnedFd: From<T>,
+{
 }
