@@ -41,7 +41,7 @@
 //! # Costs
 //!
 //! An idle connection holds no buffer: its slot is the socket, its state
-//! bits, two ticks, its housekeeping timer and its close reason (96 bytes,
+//! bits, two ticks, its housekeeping timer and its close reason (72 bytes,
 //! checked at compile time, plus the slot's generation). The measured
 //! figures (memory per idle connection, syscalls and instructions per
 //! request, the wheel's operations), with the command that reproduces

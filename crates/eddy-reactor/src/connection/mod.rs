@@ -6,8 +6,8 @@
 //! Memory: an idle connection holds no buffer. `bufs` is allocated when
 //! bytes must outlive a dispatch (input a handler left unconsumed, output
 //! the kernel did not take) and freed as soon as both are empty again. The
-//! rest is the socket (24 bytes), the state bits, two ticks, the
-//! housekeeping timer (key and tick) and the close reason: 96 bytes, checked
+//! rest is the socket (4 bytes: its fd), the state bits, two ticks, the
+//! housekeeping timer (key and tick) and the close reason: 72 bytes, checked
 //! at compile time below.
 //!
 //! Output path: while a connection has nothing queued, its handler writes
@@ -78,7 +78,7 @@ pub(crate) struct Connection {
 }
 
 // The idle memory per connection is this plus the slab's generation.
-const _: () = assert!(std::mem::size_of::<Connection>() <= 96);
+const _: () = assert!(std::mem::size_of::<Connection>() <= 72);
 
 const IOV_MAX: usize = 64;
 
