@@ -131,12 +131,19 @@ impl Registration {
                 .insert(slot, loop_core::MAX_INDEX)
                 .ok_or_else(|| io::Error::other("the runtime holds as many registrations as it can name"))?;
             let token = loop_core::token(inner.kind, id.index, id.generation);
-            if let Err(e) = inner.registry.register(source, token, Interest::READABLE | Interest::WRITABLE, Trigger::Edge) {
+            if let Err(e) =
+                inner.registry.register(source, token, Interest::READABLE | Interest::WRITABLE, Trigger::Edge)
+            {
                 // Transactional: no slot outlives a failed registration.
                 inner.io.borrow_mut().remove(id);
                 return Err(e);
             }
-            Ok(Registration { id, runtime: inner.id, registry: inner.registry.clone(), remote: std::sync::Arc::clone(&inner.remote) })
+            Ok(Registration {
+                id,
+                runtime: inner.id,
+                registry: inner.registry.clone(),
+                remote: std::sync::Arc::clone(&inner.remote),
+            })
         });
         made.unwrap_or_else(|| Err(context::outside("registering a socket")))
     }

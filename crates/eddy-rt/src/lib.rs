@@ -32,15 +32,21 @@
 
 #![forbid(unsafe_code)]
 
+mod blocking;
 mod context;
 mod coop;
 mod driver;
 mod executor;
+mod handle;
 pub mod net;
 mod runtime;
+mod runtimes;
 mod slab;
 mod task;
 pub mod time;
 
+pub use blocking::{BlockingHandle, spawn_blocking};
+pub use handle::{Handle, RemoteJoinHandle};
 pub use runtime::{NoConnections, Runtime};
+pub use runtimes::Runtimes;
 pub use task::{AbortHandle, JoinError, JoinHandle, spawn, spawn_local, yield_now};

@@ -52,8 +52,8 @@ const BUDGET: u32 = 128;
 /// # std::io::Result::Ok(())
 /// ```
 pub struct Runtime<H: Handler = NoConnections> {
-    // Dropped first: the loop (and its executor client) outlive the tasks
-    // only inside `Drop`.
+    // `Drop::drop` drops every task first, inside the runtime; then the
+    // loop (with its executor client) and the state go.
     lp: EventLoop<H>,
     inner: Rc<Inner>,
 }
@@ -145,7 +145,8 @@ impl<H: Handler> Runtime<H> {
     /// dropped and the error returned, rather than a panic.
     pub fn block_on<F: Future>(&mut self, future: F) -> io::Result<F::Output> {
         let _enter = context::enter(&self.inner);
-        let main = Arc::new(MainWaker { woken: Arc::clone(&self.inner.main_woken), remote: Arc::clone(&self.inner.remote) });
+        let main =
+            Arc::new(MainWaker { woken: Arc::clone(&self.inner.main_woken), remote: Arc::clone(&self.inner.remote) });
         let waker = Waker::from(main);
         let mut cx = Context::from_waker(&waker);
         let mut future = std::pin::pin!(future);
@@ -173,6 +174,11 @@ impl<H: Handler> Runtime<H> {
     {
         let _enter = context::enter(&self.inner);
         task::spawn_on(&self.inner, future)
+    }
+
+    /// A handle to spawn onto this runtime's loop from any thread.
+    pub fn handle(&self) -> crate::Handle {
+        crate::Handle { remote: Arc::clone(&self.inner.remote) }
     }
 
     /// Tasks not yet finished or joined.

@@ -351,7 +351,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("finished", &(self.header.state.load(Ordering::Relaxed) & DONE != 0)).finish()
+        f.debug_struct("JoinHandle")
+            .field("finished", &(self.header.state.load(Ordering::Relaxed) & DONE != 0))
+            .finish()
     }
 }
 

@@ -323,3 +323,29 @@ fn many_tasks_spawned_and_joined_leave_nothing_behind() {
     assert_eq!(count.load(Ordering::Relaxed), 10_000);
     assert_eq!(rt.tasks(), 0);
 }
+
+#[test]
+fn spawn_blocking_runs_off_the_loop_and_its_result_is_awaited() {
+    let mut rt = Runtime::new().unwrap();
+    let home = std::thread::current().id();
+    rt.block_on(async move {
+        let (v, ran_on) = eddy_rt::spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(10));
+            (5, std::thread::current().id())
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 5);
+        assert_ne!(ran_on, home, "blocking work never runs on the loop");
+        let err = eddy_rt::spawn_blocking(|| panic!("blocking boom")).await.map(|()| ()).unwrap_err();
+        assert!(err.is_panic());
+        // Many at once: more than the pool's threads, all complete.
+        let jobs: Vec<_> = (0..40).map(|i| eddy_rt::spawn_blocking(move || i * 2)).collect();
+        let mut sum = 0;
+        for j in jobs {
+            sum += j.await.unwrap();
+        }
+        assert_eq!(sum, (0..40).map(|i| i * 2).sum::<i32>());
+    })
+    .unwrap();
+}

@@ -28,6 +28,18 @@ impl TcpListener {
         TcpListener::from_eddy(sys::TcpListener::bind(addr)?)
     }
 
+    /// Binds `addr` with `SO_REUSEPORT`, so that each loop of
+    /// [`Runtimes`](crate::Runtimes) can bind the same address and the
+    /// kernel spreads new connections over them.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](Self::bind).
+    pub async fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        let opts = sys::ListenOptions { reuse_port: true, ..sys::ListenOptions::default() };
+        TcpListener::from_eddy(sys::TcpListener::bind_with(addr, &opts)?)
+    }
+
     /// Adopts a listener bound elsewhere (made non-blocking here).
     ///
     /// # Errors
@@ -406,7 +418,11 @@ macro_rules! write_half_io {
             fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
                 $get(&self).poll_write_priv(cx, buf)
             }
-            fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
                 $get(&self).poll_write_vectored_priv(cx, bufs)
             }
             fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -434,7 +450,7 @@ impl OwnedReadHalf {
             return Err((self, other));
         }
         drop(other);
-        Arc::try_unwrap(self.0).map_err(|s| unreachable_halves(s))
+        Arc::try_unwrap(self.0).map_err(unreachable_halves)
     }
 
     /// The stream, for its addresses, options and readiness methods.
