@@ -337,7 +337,7 @@ fn spawn_blocking_runs_off_the_loop_and_its_result_is_awaited() {
         .unwrap();
         assert_eq!(v, 5);
         assert_ne!(ran_on, home, "blocking work never runs on the loop");
-        let err = eddy_rt::spawn_blocking(|| panic!("blocking boom")).await.map(|()| ()).unwrap_err();
+        let err = eddy_rt::spawn_blocking(|| -> () { panic!("blocking boom") }).await.unwrap_err();
         assert!(err.is_panic());
         // Many at once: more than the pool's threads, all complete.
         let jobs: Vec<_> = (0..40).map(|i| eddy_rt::spawn_blocking(move || i * 2)).collect();
