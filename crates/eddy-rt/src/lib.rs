@@ -11,7 +11,10 @@
 //! What is here:
 //! - the executor: [`Runtime::block_on`], [`spawn`] / [`spawn_local`]
 //!   with a [`JoinHandle`] (abort, detach on drop, [`JoinError`] for a
-//!   panic or a cancel), [`yield_now`];
+//!   panic or a cancel), a [`JoinSet`], [`yield_now`], [`spawn_blocking`]
+//!   on a bounded pool;
+//! - several cores: [`Runtimes`] (one loop per thread), a [`Handle`] to
+//!   spawn onto a given loop from any thread;
 //! - wakers that wake a task on its home loop from any thread (the loop's
 //!   eventfd and a message queue); a wake during a poll polls once more;
 //! - the I/O driver (edge-triggered registrations, readiness cleared only
@@ -38,6 +41,7 @@ mod coop;
 mod driver;
 mod executor;
 mod handle;
+mod join_set;
 pub mod net;
 mod runtime;
 mod runtimes;
@@ -47,6 +51,7 @@ pub mod time;
 
 pub use blocking::{BlockingHandle, spawn_blocking};
 pub use handle::{Handle, RemoteJoinHandle};
+pub use join_set::JoinSet;
 pub use runtime::{NoConnections, Runtime};
 pub use runtimes::Runtimes;
 pub use task::{AbortHandle, JoinError, JoinHandle, spawn, spawn_local, yield_now};

@@ -139,6 +139,9 @@ pub struct JoinHandle<T> {
     _output: PhantomData<T>,
 }
 
+// A handle holds no `T`, only its type: it never needs pinning.
+impl<T> Unpin for JoinHandle<T> {}
+
 /// Aborts a task from anywhere (a clone-able, `Send + Sync` half of a
 /// [`JoinHandle`]).
 #[derive(Clone)]

@@ -349,3 +349,37 @@ fn spawn_blocking_runs_off_the_loop_and_its_result_is_awaited() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_join_set_gives_outputs_in_finishing_order_and_aborts_on_drop() {
+    let mut rt = Runtime::new().unwrap();
+    let drops = Rc::new(Cell::new(0));
+    let d = Rc::clone(&drops);
+    rt.block_on(async move {
+        let mut set = eddy_rt::JoinSet::new();
+        for ms in [30u64, 10, 20] {
+            set.spawn(async move {
+                eddy_rt::time::sleep(Duration::from_millis(ms)).await;
+                ms
+            });
+        }
+        let mut order = Vec::new();
+        while let Some(r) = set.join_next().await {
+            order.push(r.unwrap());
+        }
+        assert_eq!(order, [10, 20, 30]);
+        let mut doomed = eddy_rt::JoinSet::new();
+        for _ in 0..3 {
+            let g = Guard(Rc::clone(&d));
+            doomed.spawn_local(async move {
+                let _g = g;
+                std::future::pending::<()>().await;
+            });
+        }
+        yield_now().await;
+        drop(doomed);
+        assert_eq!(d.get(), 3, "dropping the set aborted its tasks");
+    })
+    .unwrap();
+    assert_eq!(rt.tasks(), 0);
+}
