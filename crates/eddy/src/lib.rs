@@ -8,9 +8,10 @@
 //! | `reactor`   | eddy-reactor   | `reactor` (default) | the Reactor pattern                    |
 //! | `http`      | eddy-http      | `http` (default)    | the HTTP/1.1 codec                     |
 //! | `lab`       | eddy-lab       | `lab`               | the kernel lab's experiments           |
+//! | `rt`        | eddy-rt        | `rt`                | async/await on the same loop           |
 //!
-//! The features `rt` (the async runtime) and `fiber` (the fibers) are
-//! reserved, and empty until those layers are built.
+//! The feature `fiber` (the fibers) is reserved, and empty until that
+//! layer is built.
 //!
 //! The `eddy` command (`eddy serve`, `eddy get`, `eddy lab`) is the
 //! `eddy-cli` package; depending on this crate pulls in no argument parser
@@ -25,3 +26,5 @@ pub use eddy_lab as lab;
 pub use eddy_poll as poll;
 #[cfg(feature = "reactor")]
 pub use eddy_reactor as reactor;
+#[cfg(feature = "rt")]
+pub use eddy_rt as rt;
