@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite of eddy, with its own set-up: on a fresh Debian
 # machine it installs the real clients the tests drive (curl, wrk, ab,
-# h2load, python3) and cargo-nextest if missing, then runs every test of
-# every crate (each test in its own process, bounded in time) and every
-# doc example.
+# h2load, python3 with h11) and cargo-nextest if missing, then runs every
+# test of every crate (each test in its own process, bounded in time) and
+# every doc example.
 #
 #   ./test.sh                 # everything
 #   ./test.sh -p eddy-poll    # extra arguments go to `cargo nextest run`
@@ -24,6 +24,20 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Python modules: h11, the strict HTTP/1.1 client of the eddy-cli tests
+# (tests/util/h11_client.py), from PyPI.
+if ! python3 -c "import h11" >/dev/null 2>&1; then
+    echo "== installing h11 (pip)" >&2
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        sudo=""
+        [[ $(id -u) == 0 ]] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    fi
+    # A Debian python3 refuses installs outside a venv unless told.
+    python3 -m pip install --quiet h11 2>/dev/null || python3 -m pip install --quiet --break-system-packages h11
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "== installing cargo-nextest" >&2
     cargo install --locked cargo-nextest
@@ -37,7 +51,7 @@ scope=(--workspace)
 for arg in "$@"; do
     [[ $arg == -p || $arg == --package || $arg == --package=* || $arg == -p?* ]] && scope=()
 done
-# A test whose client (curl, wrk, ab, h2load, python3, prlimit) is missing
+# A test whose client (curl, wrk, ab, h2load, python3 and its h11, prlimit) is missing
 # fails here, never skips.
 export EDDY_REQUIRE_CLIENTS=1
 cargo nextest run "${scope[@]}" --no-fail-fast "$@"

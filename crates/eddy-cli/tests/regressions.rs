@@ -164,6 +164,7 @@ const DURATION_FLAGS: &[(&[&str], &str)] = &[
     (&["serve"], "--idle-timeout"),
     (&["serve"], "--header-timeout"),
     (&["serve", "http"], "--header-timeout"),
+    (&["serve"], "--body-timeout"),
     (&["serve", "echo"], "--idle-timeout"),
     (&["serve", "echo"], "--shutdown-timeout"),
     (&["get"], "--timeout"),

@@ -70,6 +70,11 @@ impl Pending {
         })
     }
 
+    /// Whether the request is a `HEAD`.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
     /// The finished request; `trailers` is the validated trailer block.
     pub(crate) fn into_request(self, trailers: &[u8]) -> Request<'_> {
         Request {

@@ -81,20 +81,22 @@ pub struct Decoder {
 enum State {
     /// Waiting for a complete head. `scanned`: bytes already known not to
     /// hold the end of the head (0: nothing looked at yet, parse at once);
-    /// `line_checked`: the request line is complete and within its limit.
-    Head { scanned: usize, line_checked: bool },
+    /// `line_checked`: the request line is complete and within its limit;
+    /// `head`: the bytes so far start with `HEAD `.
+    Head { scanned: usize, line_checked: bool, head: bool },
     /// Head complete and checked, `Content-Length` body incomplete: wait
     /// until `needed` bytes are buffered, then parse the head again.
-    Body { needed: usize },
+    Body { needed: usize, head: bool },
     /// Inside a chunked body; the head and the body so far are in `pending`.
     Chunked { phase: Chunk, pending: Box<Pending> },
-    /// An error was returned; it is returned again on every call.
-    Failed(HttpError),
+    /// An error was returned; it is returned again on every call. `head`:
+    /// the request refused was a `HEAD`, as far as its bytes tell.
+    Failed { error: HttpError, head: bool },
 }
 
 impl State {
     /// Between requests, nothing looked at.
-    const IDLE: State = State::Head { scanned: 0, line_checked: false };
+    const IDLE: State = State::Head { scanned: 0, line_checked: false, head: false };
 }
 
 impl Default for State {
@@ -158,7 +160,8 @@ impl Decoder {
                 if !p.framing && p.len <= limits.max_head && p.line_len() <= limits.max_request_line {
                     return Ok(Decoded::Request { request: plain(buf, &p), consumed: p.len });
                 }
-                let head = head::from_fast(buf, p, limits).map_err(|e| self.fail(e))?;
+                let is_head = p.method == "HEAD";
+                let head = head::from_fast(buf, p, limits).map_err(|e| self.fail(e, is_head))?;
                 return self.start_body(buf, 0, head, limits);
             }
         }
@@ -172,22 +175,42 @@ impl Decoder {
         // Every arm returns in tail position (no local copy of the result)
         // and records errors through `fail`.
         match std::mem::replace(&mut self.state, State::IDLE) {
-            State::Head { scanned, line_checked } => self.head(buf, scanned, line_checked, limits),
-            State::Body { needed } if buf.len() < needed => {
-                self.state = State::Body { needed };
+            State::Head { scanned, line_checked, .. } => self.head(buf, scanned, line_checked, limits),
+            State::Body { needed, head } if buf.len() < needed => {
+                self.state = State::Body { needed, head };
                 Ok(Decoded::Partial { consumed: 0, send_continue: false })
             }
             State::Body { .. } => self.head(buf, 0, false, limits),
             State::Chunked { phase, pending } => self.chunked(buf, 0, phase, pending, false, limits),
-            State::Failed(e) => Err(self.fail(e)),
+            State::Failed { error, head } => Err(self.fail(error, head)),
         }
     }
 
-    /// Records `e` so that every later call returns it too.
+    /// Records `e` (refusing a `HEAD` request if `head`) so that every
+    /// later call returns it too.
     #[cold]
-    fn fail(&mut self, e: HttpError) -> HttpError {
-        self.state = State::Failed(e);
+    fn fail(&mut self, e: HttpError, head: bool) -> HttpError {
+        self.state = State::Failed { error: e, head };
         e
+    }
+
+    /// Whether the request being decoded, or the one the decoder refused,
+    /// is a `HEAD` as far as its bytes tell (they start with `HEAD `): its
+    /// answer, an error or a 408 included, must have no body (write it
+    /// with [`write_error_for`](crate::write_error_for)). `false` between
+    /// requests.
+    pub fn is_head(&self) -> bool {
+        match &self.state {
+            State::Head { head, .. } | State::Body { head, .. } | State::Failed { head, .. } => *head,
+            State::Chunked { pending, .. } => pending.is_head(),
+        }
+    }
+
+    /// Whether the head of the request being decoded is complete and its
+    /// body is still arriving (a `Content-Length` body or a chunked one):
+    /// for a server whose deadline for the body differs from the head's.
+    pub fn is_reading_body(&self) -> bool {
+        matches!(self.state, State::Body { .. } | State::Chunked { .. })
     }
 
     /// Whether the decoder is between requests: no part of a request has
@@ -206,26 +229,27 @@ impl Decoder {
         line_checked: bool,
         limits: &Limits,
     ) -> Result<Decoded<'b>, HttpError> {
-        let skip = scan::empty_lines(buf).map_err(|e| self.fail(e))?;
+        let skip = scan::empty_lines(buf).map_err(|e| self.fail(e, false))?;
         let rest = buf.get(skip..).unwrap_or_default();
         if rest.is_empty() {
             // The common end of a pipelined batch: nothing more to look at.
             return Ok(Decoded::Partial { consumed: skip, send_continue: false });
         }
+        let is_head = rest.starts_with(b"HEAD ");
         // Parse on a first look, or when the end of the head has arrived
         // since the last one; in between only the limits can be crossed.
         if scanned == 0 || scan::block_end(rest, scanned.saturating_sub(2)).is_some() {
-            if let Some(head) = head::parse(rest, limits).map_err(|e| self.fail(e))? {
+            if let Some(head) = head::parse(rest, limits).map_err(|e| self.fail(e, is_head))? {
                 return self.start_body(buf, skip, head, limits);
             }
         }
         let line_checked = line_checked
-            || head::check_request_line(rest, scanned, limits.max_request_line).map_err(|e| self.fail(e))?;
+            || head::check_request_line(rest, scanned, limits.max_request_line).map_err(|e| self.fail(e, is_head))?;
         // Incomplete with `max_head` bytes buffered: the head is longer.
         if rest.len() >= limits.max_head {
-            return Err(self.fail(error::HEAD_TOO_LARGE));
+            return Err(self.fail(error::HEAD_TOO_LARGE, is_head));
         }
-        self.state = State::Head { scanned: rest.len(), line_checked };
+        self.state = State::Head { scanned: rest.len(), line_checked, head: is_head };
         Ok(Decoded::Partial { consumed: skip, send_continue: false })
     }
 
@@ -246,7 +270,7 @@ impl Decoder {
                 if let Some(body) = buf.get(body_start..end) {
                     return Ok(Decoded::Request { request: borrowed(&head, body), consumed: end });
                 }
-                self.state = State::Body { needed: head.len.saturating_add(n) };
+                self.state = State::Body { needed: head.len.saturating_add(n), head: head.method == "HEAD" };
                 Ok(Decoded::Partial { consumed: skip, send_continue: head.expects_continue })
             }
             Framing::Chunked => {
@@ -267,7 +291,8 @@ impl Decoder {
         limits: &Limits,
     ) -> Result<Decoded<'b>, HttpError> {
         let progress = chunked::advance(&mut phase, &mut pending.body, buf, pos, limits);
-        match progress.map_err(|e| self.fail(e))? {
+        let is_head = pending.is_head();
+        match progress.map_err(|e| self.fail(e, is_head))? {
             Progress::Partial { consumed } => {
                 self.state = State::Chunked { phase, pending };
                 Ok(Decoded::Partial { consumed, send_continue })
@@ -331,7 +356,7 @@ mod tests {
         let full = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
         let r = d.decode(&full[..40], &limits);
         assert_eq!(r, Ok(Decoded::Partial { consumed: 0, send_continue: false }));
-        assert!(matches!(d.state, State::Body { needed: 41 }));
+        assert!(matches!(d.state, State::Body { needed: 41, head: false }));
         // Garbage where the head was: not looked at while waiting.
         let mut garbled = full.to_vec();
         garbled[0] = b'\0';

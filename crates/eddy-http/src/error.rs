@@ -47,6 +47,10 @@ pub(crate) const BAD_CHUNK_SIZE: HttpError = HttpError::new(400, "invalid chunk 
 pub(crate) const CHUNK_LINE_TOO_LONG: HttpError = HttpError::new(400, "chunk size line too long");
 pub(crate) const MISSING_CHUNK_CRLF: HttpError = HttpError::new(400, "missing CRLF after chunk data");
 pub(crate) const BAD_TRAILER: HttpError = HttpError::new(400, "malformed trailer field");
+// 400: the `Host` checks of `Request::check_host` (RFC 9112 §3.2).
+pub(crate) const MISSING_HOST: HttpError = HttpError::new(400, "missing Host header field");
+pub(crate) const TWO_HOSTS: HttpError = HttpError::new(400, "more than one Host header field");
+pub(crate) const BAD_HOST: HttpError = HttpError::new(400, "invalid Host header field value");
 // Limits.
 pub(crate) const BODY_TOO_LARGE: HttpError = HttpError::new(413, "request body too large");
 pub(crate) const LINE_TOO_LONG: HttpError = HttpError::new(414, "request line too long");

@@ -62,6 +62,11 @@
 //!   `chunked`, a bad chunk size or missing CRLF after chunk data), 413,
 //!   414, 431, 501 and 505, each decided as early as the bytes allow
 //!   ([`Limits`]).
+//! - Left to the server, with the codec's help: the `Host` checks of RFC
+//!   9112 §3.2 ([`Request::check_host`]: 400 for a missing, repeated or
+//!   invalid `Host`), routing on an absolute-form target
+//!   ([`Request::origin_form`]), and answering a refused `HEAD` without a
+//!   body ([`Decoder::is_head`], [`write_error_for`]).
 //! - Not implemented: `Upgrade`/`CONNECT` tunnels (they parse as ordinary
 //!   requests), transfer codings other than `chunked` (501), obsolete line
 //!   folding (400, as httparse does).
@@ -121,4 +126,4 @@ pub use decoder::{Decoded, Decoder};
 pub use error::HttpError;
 pub use limits::{Limits, MAX_CHUNK_LINE, MAX_HEADERS_CAP};
 pub use request::{Body, Header, HeaderIter, Headers, Request};
-pub use response::{CONTINUE, ResponseHead, reason_phrase, write_error, write_response};
+pub use response::{CONTINUE, ResponseHead, reason_phrase, write_error, write_error_for, write_response};

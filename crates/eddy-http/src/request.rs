@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::ops::Deref;
 
+use crate::error::{self, HttpError};
 use crate::scan;
 
 /// A complete request, as returned by [`Decoder::decode`](crate::Decoder::decode).
@@ -56,7 +57,137 @@ impl Request<'_> {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.get(name)
     }
+
+    /// The `Host` checks a server must make (RFC 9112 §3.2): an HTTP/1.1
+    /// request without `Host`, any request with more than one `Host` field
+    /// line, and a `Host` whose value is not `uri-host [ ":" port ]` (RFC
+    /// 3986: a registered name, an IPv4 address or a bracketed IP literal;
+    /// an empty value is allowed) get 400. The decoder leaves this to the
+    /// server (a request without `Host` decodes): call it on every request.
+    ///
+    /// Costs: one pass over the field block, looking only at names of four
+    /// bytes, then the value's bytes through a table.
+    ///
+    /// # Errors
+    ///
+    /// 400 with a reason that says which check failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy_http::{Decoded, Decoder, Limits};
+    ///
+    /// let host = |raw: &[u8]| match Decoder::new().decode(raw, &Limits::default()) {
+    ///     Ok(Decoded::Request { request, .. }) => request.check_host().map_err(|e| e.status),
+    ///     other => panic!("{other:?}"),
+    /// };
+    /// assert_eq!(host(b"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n"), Ok(()));
+    /// assert_eq!(host(b"GET / HTTP/1.0\r\n\r\n"), Ok(()));
+    /// assert_eq!(host(b"GET / HTTP/1.1\r\n\r\n"), Err(400));
+    /// assert_eq!(host(b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), Err(400));
+    /// assert_eq!(host(b"GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n"), Err(400));
+    /// ```
+    pub fn check_host(&self) -> Result<(), HttpError> {
+        let mut hosts = self.headers.iter().filter(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"));
+        match (hosts.next(), hosts.next()) {
+            (None, _) if self.version == 0 => Ok(()),
+            (None, _) => Err(error::MISSING_HOST),
+            (Some(_), Some(_)) => Err(error::TWO_HOSTS),
+            (Some(h), None) if valid_host(h.value) => Ok(()),
+            (Some(_), None) => Err(error::BAD_HOST),
+        }
+    }
+
+    /// The request target in origin form, for routing: an absolute-form
+    /// target (`http://host:port/p?q`, RFC 9112 §3.2.2, which a server must
+    /// accept) gives its path and query (`/p?q`; `/` when it has none);
+    /// every other target is returned as sent (`/p?q`, `*`, an authority).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy_http::{Decoded, Decoder, Limits};
+    ///
+    /// let target = |raw: &[u8]| match Decoder::new().decode(raw, &Limits::default()) {
+    ///     Ok(Decoded::Request { request, .. }) => request.origin_form().into_owned(),
+    ///     other => panic!("{other:?}"),
+    /// };
+    /// assert_eq!(target(b"GET http://x:80/a/b?c HTTP/1.1\r\nHost: x\r\n\r\n"), "/a/b?c");
+    /// assert_eq!(target(b"GET HTTP://x HTTP/1.1\r\nHost: x\r\n\r\n"), "/");
+    /// assert_eq!(target(b"GET http://x?q HTTP/1.1\r\nHost: x\r\n\r\n"), "/?q");
+    /// assert_eq!(target(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"), "/a");
+    /// ```
+    pub fn origin_form(&self) -> Cow<'_, str> {
+        let path: &str = &self.path;
+        if path.starts_with('/') {
+            return Cow::Borrowed(path);
+        }
+        // scheme "://" authority [ path-abempty ] [ "?" query ]
+        let Some((scheme, rest)) = path.split_once("://") else { return Cow::Borrowed(path) };
+        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
+            return Cow::Borrowed(path);
+        }
+        match rest.find(['/', '?', '#']) {
+            Some(at) if rest.as_bytes().get(at) == Some(&b'/') => Cow::Borrowed(rest.get(at..).unwrap_or("/")),
+            Some(at) => Cow::Owned(format!("/{}", rest.get(at..).unwrap_or_default())),
+            None => Cow::Borrowed("/"),
+        }
+    }
 }
+
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed
+/// IP literal, or a registered name or IPv4 address (unreserved, sub-delims
+/// and percent-encoded octets), then an optional colon and digits.
+fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value.first() {
+        Some(b'[') => match value.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = value.get(1..end).unwrap_or_default();
+                let ok = !literal.is_empty()
+                    && literal
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || REG_NAME[usize::from(b)]);
+                if !ok {
+                    return false;
+                }
+                (&[][..], value.get(end + 1..).unwrap_or_default())
+            }
+            None => return false,
+        },
+        _ => match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (value.get(..colon).unwrap_or_default(), value.get(colon..).unwrap_or_default()),
+            None => (value, &[][..]),
+        },
+    };
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    port_ok && host.iter().all(|&b| REG_NAME[usize::from(b)]) && pct_encoded(host)
+}
+
+/// Every `%` of `host` starts a percent-encoded octet.
+fn pct_encoded(host: &[u8]) -> bool {
+    host.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'%')
+        .all(|(i, _)| host.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)))
+}
+
+/// The bytes of a `reg-name`: unreserved, sub-delims, and `%` (of a
+/// percent-encoded octet).
+static REG_NAME: [bool; 256] = {
+    let mut map = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        map[b] = matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
+            | b'-' | b'.' | b'_' | b'~' | b'%'
+            | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=');
+        b += 1;
+    }
+    map
+};
 
 /// A request body: borrowed from the input (`Content-Length`: zero copy)
 /// or owned (decoded from chunked transfer coding).

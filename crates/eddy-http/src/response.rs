@@ -160,6 +160,28 @@ pub fn write_response(out: &mut Vec<u8>, resp: &ResponseHead<'_>, body: &[u8]) {
 /// assert!(out.windows(19).any(|w| w == b"Connection: close\r\n"));
 /// ```
 pub fn write_error(out: &mut Vec<u8>, err: &HttpError, date: &DateCache) {
+    write_error_for(out, err, date, false);
+}
+
+/// As [`write_error`], answering a `HEAD` request if `head`: the same head
+/// (the `Content-Length` of the message included) without the body, as
+/// every answer to `HEAD` must be (RFC 9110 §9.3.2). Whether the request
+/// refused was a `HEAD` is [`Decoder::is_head`](crate::Decoder::is_head).
+///
+/// # Examples
+///
+/// ```
+/// use eddy_http::{write_error_for, DateCache, Decoder, Limits};
+///
+/// let mut decoder = Decoder::new();
+/// let raw = b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n";
+/// let err = decoder.decode(raw, &Limits::default()).unwrap_err();
+/// let mut out = Vec::new();
+/// write_error_for(&mut out, &err, &DateCache::new(), decoder.is_head());
+/// assert!(out.starts_with(b"HTTP/1.1 413 Content Too Large\r\n"));
+/// assert!(out.ends_with(b"\r\n\r\n"), "no body");
+/// ```
+pub fn write_error_for(out: &mut Vec<u8>, err: &HttpError, date: &DateCache, head: bool) {
     let resp = ResponseHead {
         content_type: Some("text/plain; charset=utf-8"),
         keep_alive: false,
@@ -167,8 +189,10 @@ pub fn write_error(out: &mut Vec<u8>, err: &HttpError, date: &DateCache) {
     };
     out.reserve(HEAD_OVERHEAD + 64 + err.reason.len());
     write_head(out, &resp, Some(err.reason.len() + 1));
-    out.extend_from_slice(err.reason.as_bytes());
-    out.push(b'\n');
+    if !head {
+        out.extend_from_slice(err.reason.as_bytes());
+        out.push(b'\n');
+    }
 }
 
 /// Status line and header fields, through the empty line.

@@ -12,7 +12,9 @@
 //! Signals: with `handle_signals`, SIGINT and SIGTERM are blocked in the
 //! calling thread *before* the loop threads are spawned (they inherit the
 //! mask), and [`Server::wait`] turns either into a graceful shutdown of
-//! every loop.
+//! every loop; a second one ends that shutdown at once (every connection
+//! left is aborted). `wait` returns as soon as the last loop has ended:
+//! each loop thread, as it ends, wakes the poller `wait` blocks in.
 //!
 //! Set-up before service: every fd the server needs for itself (the
 //! signalfd and its poller, each loop's epoll, waker and spare fd) is made
@@ -25,13 +27,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use eddy_poll::net::{ListenOptions, TcpListener};
 use eddy_poll::signal::{self, Signal, Signals};
-use eddy_poll::{Events, Interest, Poll, Token, Trigger};
+use eddy_poll::{Events, Interest, Poll, Token, Trigger, Waker};
 
 use crate::event_loop::EventLoop;
 use crate::handle::LoopHandle;
@@ -86,6 +89,30 @@ pub struct Server<H: Handler> {
     /// With `handle_signals`: SIGINT and SIGTERM, and a poller waiting on
     /// them (made before the loops run: see the module docs).
     signals: Option<(Poll, Signals)>,
+    /// Loop threads still running, and the waker (of the signals' poller)
+    /// each one wakes as it ends.
+    running: Arc<AtomicUsize>,
+    ended: Option<Arc<Waker>>,
+}
+
+/// The poller tokens of [`Server::wait`].
+const SIGNALS: Token = Token(0);
+const LOOP_ENDED: Token = Token(1);
+
+/// Counts a loop thread out when it ends (panics included) and wakes
+/// [`Server::wait`].
+struct Running {
+    running: Arc<AtomicUsize>,
+    ended: Option<Arc<Waker>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::AcqRel);
+        if let Some(w) = &self.ended {
+            let _ = w.wake();
+        }
+    }
 }
 
 fn listeners(cfg: &ServerConfig) -> io::Result<Vec<TcpListener>> {
@@ -132,12 +159,17 @@ impl<H: Handler> Server<H> {
             signal::block(&[Signal::INT, Signal::TERM])?;
             let poll = Poll::new()?;
             let mut signals = Signals::new(&[Signal::INT, Signal::TERM])?;
-            poll.registry().register(&mut signals, Token(0), Interest::READABLE, Trigger::Level)?;
+            poll.registry().register(&mut signals, SIGNALS, Interest::READABLE, Trigger::Level)?;
             Some((poll, signals))
         } else {
             None
         };
+        let ended = match &signals {
+            Some((poll, _)) => Some(Arc::new(Waker::new(poll.registry(), LOOP_ENDED)?)),
+            None => None,
+        };
         let listeners = listeners(cfg)?;
+        let running = Arc::new(AtomicUsize::new(listeners.len()));
         let local_addr = listeners[0].local_addr()?;
         let exclusive = cfg.mode == ListenerMode::Exclusive;
         let init = std::sync::Arc::new(init);
@@ -146,9 +178,11 @@ impl<H: Handler> Server<H> {
         let mut go = Vec::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             let (init, factory, tx) = (std::sync::Arc::clone(&init), factory.clone(), tx.clone());
+            let guard = Running { running: Arc::clone(&running), ended: ended.clone() };
             let (go_tx, go_rx) = mpsc::channel::<()>();
             go.push(go_tx);
             let thread = std::thread::Builder::new().name(format!("eddy-loop-{i}")).spawn(move || {
+                let _running = guard;
                 let setup = (|| {
                     let mut lp = init(i)?;
                     lp.add_listener(listener, factory, exclusive)?;
@@ -186,7 +220,7 @@ impl<H: Handler> Server<H> {
         for g in go {
             let _ = g.send(());
         }
-        Ok(Server { handles, threads, local_addr, signals })
+        Ok(Server { handles, threads, local_addr, signals, running, ended })
     }
 
     /// The address the loops listen on (the port chosen, for port 0).
@@ -199,7 +233,8 @@ impl<H: Handler> Server<H> {
         &self.handles
     }
 
-    /// Asks every loop to shut down gracefully.
+    /// Asks every loop to shut down gracefully; asked again during that
+    /// shutdown, ends it at once (every connection left is aborted).
     pub fn shutdown(&self) {
         for h in &self.handles {
             let _ = h.shutdown();
@@ -207,8 +242,9 @@ impl<H: Handler> Server<H> {
     }
 
     /// Waits for SIGINT or SIGTERM (if the server handles signals), shuts
-    /// every loop down, and returns their final counters once they all
-    /// ended.
+    /// every loop down, and returns their final counters as soon as they
+    /// all ended. A second SIGINT or SIGTERM during the shutdown ends it at
+    /// once.
     ///
     /// # Errors
     ///
@@ -216,17 +252,26 @@ impl<H: Handler> Server<H> {
     pub fn wait(mut self) -> io::Result<Vec<Stats>> {
         if let Some((mut poll, signals)) = self.signals.take() {
             let mut events = Events::with_capacity(4);
+            let mut stopping = false;
             loop {
-                if let Ok(sig) = signals.receive() {
-                    tracing::info!("{sig:?} received: shutting down gracefully");
+                while let Ok(sig) = signals.receive() {
+                    if stopping {
+                        tracing::info!("{sig:?} received again: closing every connection now");
+                    } else {
+                        tracing::info!("{sig:?} received: shutting down gracefully");
+                    }
+                    // The second request ends the shutdown at once.
+                    self.shutdown();
+                    stopping = true;
+                }
+                if self.running.load(Ordering::Acquire) == 0 {
                     break;
                 }
-                if self.threads.iter().all(JoinHandle::is_finished) {
-                    break;
-                }
+                // Woken by a signal or by a loop that ended; the timeout
+                // is only a safety net.
                 poll.poll(&mut events, Some(Duration::from_millis(500)))?;
             }
-            self.shutdown();
+            self.ended = None;
         }
         self.join()
     }

@@ -7,6 +7,10 @@
 //! ([`Handler::on_shutdown`]) and arms the shutdown deadline
 //! (`Config::shutdown_timeout`); connections still open at the deadline are
 //! aborted. The loop's `run` returns when the last connection has ended.
+//!
+//! A second request to shut down while one is under way (a second SIGINT
+//! or SIGTERM, a second [`LoopHandle::shutdown`](crate::LoopHandle::shutdown)
+//! or `EventLoop::shutdown`) ends the wait at once: the deadline comes now.
 
 use std::io;
 
@@ -27,9 +31,11 @@ impl<H: Handler> Reactor<H> {
         Ok(())
     }
 
-    /// Starts a graceful shutdown (once).
+    /// Starts a graceful shutdown; during one, ends it at once (the
+    /// deadline's aborts, now).
     pub(crate) fn shutdown(&mut self, core: &mut LoopCore) {
         if self.stopping {
+            self.shutdown_deadline(core);
             return;
         }
         self.stopping = true;
@@ -53,7 +59,11 @@ impl<H: Handler> Reactor<H> {
         let mut stop = false;
         if let Some(signals) = &self.signals {
             while let Ok(sig) = signals.receive() {
-                tracing::info!("{sig:?} received: shutting down gracefully");
+                if self.stopping {
+                    tracing::info!("{sig:?} received again: closing every connection now");
+                } else {
+                    tracing::info!("{sig:?} received: shutting down gracefully");
+                }
                 stop = true;
             }
         }

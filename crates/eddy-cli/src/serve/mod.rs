@@ -84,7 +84,9 @@ pub struct Common {
     #[arg(long, default_value = "epoll", value_parser = args::backend)]
     pub backend: Backend,
     /// How long a graceful shutdown (SIGINT, SIGTERM) lets connections
-    /// finish before closing them (0: close them at once).
+    /// finish before closing them (0: close them at once); the server exits
+    /// as soon as the last one is done. A second SIGINT or SIGTERM ends the
+    /// wait at once.
     #[arg(long, default_value = "10s", value_parser = args::duration, allow_hyphen_values = true)]
     pub shutdown_timeout: Duration,
 }
@@ -100,10 +102,17 @@ pub struct HttpArgs {
     /// requests; one waiting for a delayed answer is not idle (0: never).
     #[arg(long, default_value = "60s", value_parser = args::duration, allow_hyphen_values = true)]
     pub idle_timeout: Duration,
-    /// How long a request may take to arrive whole once its first byte came;
-    /// slower ones get 408 and a close (0: no limit).
+    /// How long a request head may take to arrive whole, from its first
+    /// byte (empty lines before it included); a slower one gets 408 and a
+    /// close (0: no limit).
     #[arg(long, default_value = "10s", value_parser = args::duration, allow_hyphen_values = true)]
     pub header_timeout: Duration,
+    /// How long a request body may take to arrive whole once its head has,
+    /// whatever its framing (Content-Length or chunked) and however
+    /// steadily it trickles; a slower one gets 408 and a close (0: no
+    /// limit).
+    #[arg(long, default_value = "10s", value_parser = args::duration, allow_hyphen_values = true)]
+    pub body_timeout: Duration,
 }
 
 /// Options of `eddy serve echo`.

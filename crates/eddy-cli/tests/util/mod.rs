@@ -52,11 +52,229 @@ pub fn clients(cmds: &[&str]) -> bool {
         return true;
     }
     let packages: Vec<&str> = missing.iter().map(|c| package_of(c)).collect();
-    let what = format!("needs {} (apt-get install {})", missing.join(", "), packages.join(" "));
+    skip_or_fail(&format!("needs {} (apt-get install {})", missing.join(", "), packages.join(" ")))
+}
+
+/// What a missing client means: with `EDDY_REQUIRE_CLIENTS`, a failure;
+/// without, a note on stderr and `false` (the test returns: skipped).
+fn skip_or_fail(what: &str) -> bool {
     let required = std::env::var(REQUIRE_CLIENTS).is_ok_and(|v| !v.is_empty() && v != "0");
     assert!(!required, "{what}, and {REQUIRE_CLIENTS} is set: a missing client is a failure");
     eprintln!("skipped: {what}");
     false
+}
+
+/// Whether the strict client ([`h11`]: python3 with the h11 module) can
+/// run; as [`clients`] if not (`./test.sh` installs h11 with pip).
+pub fn h11_client() -> bool {
+    if !clients(&["python3"]) {
+        return false;
+    }
+    let ok = Command::new("python3").args(["-c", "import h11"]).output().is_ok_and(|o| o.status.success());
+    ok || skip_or_fail("needs the Python module h11 (pip install h11)")
+}
+
+/// The strict client's script (see its docstring for the steps).
+const H11_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/util/h11_client.py");
+
+/// The steps of an [`h11`] run.
+pub mod step {
+    /// Write these bytes.
+    pub fn send(bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("send:{hex}")
+    }
+    /// The next response answers a request with this method.
+    pub fn req(method: &str) -> String {
+        format!("req:{method}")
+    }
+    /// Write `bytes` and say which request they are.
+    pub fn request(method: &str, bytes: &[u8]) -> [String; 2] {
+        [send(bytes), req(method)]
+    }
+    pub fn sleep(secs: f64) -> String {
+        format!("sleep:{secs}")
+    }
+    /// Wait until `n` responses are complete.
+    pub fn wait_responses(n: usize) -> String {
+        format!("await:{n}")
+    }
+    pub fn mark(text: &str) -> String {
+        format!("mark:{text}")
+    }
+    pub fn shut_wr() -> String {
+        "shut_wr".to_string()
+    }
+    pub fn reset() -> String {
+        "reset".to_string()
+    }
+    /// After the steps, wait at most `secs` for the server to close.
+    pub fn read_for(secs: f64) -> String {
+        format!("read:{secs}")
+    }
+}
+
+/// One response as h11 parsed it.
+#[derive(Debug, Clone)]
+pub struct H11Response {
+    /// Seconds from the connect.
+    pub at: f64,
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl H11Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    /// Whether it says `Connection: close`.
+    pub fn closes(&self) -> bool {
+        self.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+}
+
+/// What the strict client saw.
+#[derive(Debug, Clone)]
+pub struct H11 {
+    pub responses: Vec<H11Response>,
+    /// How the connection ended (`eof`, `reset`, `open`: still open when
+    /// the client stopped reading), and when.
+    pub end: (String, f64),
+    pub send_failed: Option<f64>,
+    /// h11 refused what the server sent.
+    pub error: Option<String>,
+    /// The client's whole output.
+    pub output: String,
+}
+
+impl H11 {
+    fn parse(output: &str) -> H11 {
+        let unhex = |h: &str| (0..h.len() / 2).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let mut run = H11 {
+            responses: Vec::new(),
+            end: ("none".into(), 0.0),
+            send_failed: None,
+            error: None,
+            output: output.into(),
+        };
+        for line in output.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let at = || f[1].parse::<f64>().unwrap();
+            match f[0] {
+                "response" => run.responses.push(H11Response {
+                    at: at(),
+                    status: f[2].parse().unwrap(),
+                    body: unhex(f[3]),
+                    headers: f[4..]
+                        .iter()
+                        .map(|h| {
+                            let (n, v) = h.split_once('=').unwrap();
+                            (n.to_string(), String::from_utf8_lossy(&unhex(v)).into_owned())
+                        })
+                        .collect(),
+                }),
+                "end" => run.end = (f[2].to_string(), at()),
+                "send-failed" => run.send_failed = Some(at()),
+                "error" => run.error = Some(f[2..].join(" ")),
+                _ => {}
+            }
+        }
+        run
+    }
+
+    /// Every response parsed (h11 refused nothing), and there are `n`.
+    pub fn assert_parsed(&self, n: usize) -> &H11 {
+        assert!(self.error.is_none(), "h11 refused the server's bytes: {}", self.output);
+        assert_eq!(self.responses.len(), n, "responses: {}", self.output);
+        self
+    }
+
+    /// The server closed the connection cleanly (FIN, not RST), within
+    /// `secs` of the connect.
+    pub fn assert_closed_within(&self, secs: f64) -> &H11 {
+        assert_eq!(self.end.0, "eof", "the end of the connection: {}", self.output);
+        assert!(self.end.1 <= secs, "closed after {} s, not within {secs} s: {}", self.end.1, self.output);
+        self
+    }
+}
+
+/// Runs the strict client against `addr` (see `step`), bounded.
+pub fn h11(addr: SocketAddr, steps: &[String]) -> H11 {
+    let child = h11_spawn(addr, steps);
+    let pid = Pid::from_child(&child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.expect("the h11 client's output"),
+        Err(_) => {
+            let _ = kill_process(pid, Signal::KILL);
+            panic!("the h11 client {steps:?} still running after 60 s");
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Traceback") || stderr.contains("ProtocolError"), "the h11 client failed: {stderr}");
+    H11::parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Starts the strict client; its stdout is piped (events, one a line).
+pub fn h11_spawn(addr: SocketAddr, steps: &[String]) -> Child {
+    Command::new("python3")
+        .arg(H11_CLIENT)
+        .arg(addr.to_string())
+        .args(steps)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs")
+}
+
+/// Collects a spawned client's output: the events until `mark text` now
+/// (returned at once), the rest when it ends.
+pub struct H11Child {
+    lines: mpsc::Receiver<String>,
+    child: Child,
+    seen: Vec<String>,
+}
+
+impl H11Child {
+    pub fn start(addr: SocketAddr, steps: &[String]) -> H11Child {
+        let mut child = h11_spawn(addr, steps);
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        H11Child { lines, child, seen: Vec::new() }
+    }
+
+    /// Waits (bounded) for the client's `mark text` line.
+    pub fn wait_mark(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no mark {text:?}: {:?}", self.seen));
+            let hit = line.starts_with("mark\t") && line.ends_with(&format!("\t{text}"));
+            self.seen.push(line);
+            if hit {
+                return;
+            }
+        }
+    }
+
+    /// Waits (bounded) for the client to end; what it saw.
+    pub fn finish(mut self) -> H11 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            self.seen.push(line);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        H11::parse(&self.seen.join("\n"))
+    }
 }
 
 /// An `eddy serve` child process on a free loopback port, its stderr (the
