@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use crate::error::{self, HttpError};
 use crate::head::Head;
 use crate::limits::{Limits, MAX_CHUNK_LINE, MAX_HEADERS_CAP};
-use crate::request::{Body, Headers, Request};
+use crate::request::{Body, Headers, HostField, Request};
 use crate::scan;
 
 /// Where the decoder is inside a chunked body. `scanned` fields count
@@ -87,6 +87,7 @@ impl Pending {
             trailers: Headers::from_block(Cow::Borrowed(trailers)),
             keep_alive: self.keep_alive,
             expects_continue: self.expects_continue,
+            host: HostField::UNKNOWN,
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::error::{self, HttpError};
 use crate::fast;
 use crate::head::{self, Framing, Head};
 use crate::limits::Limits;
-use crate::request::{Body, Headers, Request};
+use crate::request::{Body, Headers, HostField, Request};
 use crate::scan;
 
 /// Decodes the requests of one connection, in order.
@@ -319,7 +319,14 @@ fn plain<'b>(buf: &'b [u8], p: &fast::Parsed<'b>) -> Request<'b> {
         keep_alive: p.version == 1,
         expects_continue: false,
     };
-    borrowed(&head, &[])
+    let mut request = borrowed(&head, &[]);
+    let block = p.line_len() + 2;
+    request.host = match p.host {
+        fast::HostSeen::Absent => HostField::ABSENT,
+        fast::HostSeen::Many => HostField::MANY,
+        fast::HostSeen::One { start, end } => HostField::one(start - block, end - block),
+    };
+    request
 }
 
 /// A request borrowed entirely from the input.
@@ -335,6 +342,7 @@ fn borrowed<'b>(head: &Head<'b>, body: &'b [u8]) -> Request<'b> {
         keep_alive: head.keep_alive,
         is_head: head.method == "HEAD",
         expects_continue: head.expects_continue,
+        host: HostField::UNKNOWN,
     }
 }
 

@@ -125,5 +125,5 @@ pub use date::{DATE_LEN, DateCache};
 pub use decoder::{Decoded, Decoder};
 pub use error::HttpError;
 pub use limits::{Limits, MAX_CHUNK_LINE, MAX_HEADERS_CAP};
-pub use request::{Body, Header, HeaderIter, Headers, Request};
+pub use request::{Body, Header, HeaderIter, Headers, HostCache, Request};
 pub use response::{CONTINUE, ResponseHead, reason_phrase, write_error, write_error_for, write_response};

@@ -49,7 +49,89 @@ pub struct Request<'b> {
     /// An HTTP/1.1 request carried `Expect: 100-continue` (the decoder
     /// already said when to send [`CONTINUE`](crate::CONTINUE)).
     pub expects_continue: bool,
+    /// The `Host` lines, when the parser noted them.
+    pub(crate) host: HostField,
 }
+
+/// The `Host` field lines of a request, as far as the parser noted them,
+/// in 4 bytes (so a request is no larger for it): what was seen, and for
+/// one line, where its raw value (the whitespace around it included) is in
+/// the field block.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HostField {
+    kind: HostKind,
+    len: u8,
+    start: u16,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum HostKind {
+    /// Not noted: [`Request::check_host`] reads the fields.
+    #[default]
+    Unknown,
+    /// No `Host` line.
+    Absent,
+    /// One, at `start..start + len` of the field block.
+    One,
+    /// More than one.
+    Many,
+}
+
+impl HostField {
+    pub(crate) const UNKNOWN: HostField = HostField { kind: HostKind::Unknown, len: 0, start: 0 };
+    pub(crate) const ABSENT: HostField = HostField { kind: HostKind::Absent, len: 0, start: 0 };
+    pub(crate) const MANY: HostField = HostField { kind: HostKind::Many, len: 0, start: 0 };
+
+    /// One line whose raw value is at `start..end` of the field block
+    /// (not noted if it does not fit in the 4 bytes).
+    pub(crate) fn one(start: usize, end: usize) -> HostField {
+        match (u16::try_from(start), u8::try_from(end.saturating_sub(start))) {
+            (Ok(start), Ok(len)) => HostField { kind: HostKind::One, len, start },
+            _ => HostField::UNKNOWN,
+        }
+    }
+}
+
+/// The last `Host` value that passed the checks, shared by the requests
+/// of one loop ([`Request::check_host_cached`]): clients send the same
+/// `Host` on every request, so the value's bytes are compared, not
+/// classified again.
+#[derive(Clone, Debug, Default)]
+pub struct HostCache {
+    last: Vec<u8>,
+}
+
+impl HostCache {
+    /// An empty cache.
+    pub fn new() -> HostCache {
+        HostCache::default()
+    }
+}
+
+/// `a == b`, eight bytes at a time (host values are short: a call to
+/// `memcmp` would cost more than the comparison).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let words = x.by_ref().zip(y.by_ref()).all(|(p, q)| p == q);
+    words && x.remainder() == y.remainder()
+}
+
+/// Values longer than this are checked but not cached.
+const HOST_CACHE_MAX: usize = 255;
+
+/// What the parser noted is derived from the fields, which the request's
+/// equality compares: two requests are equal whether or not it was noted.
+impl PartialEq for HostField {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HostField {}
 
 impl Request<'_> {
     /// The value of the first header field named `name` (ASCII
@@ -65,8 +147,9 @@ impl Request<'_> {
     /// an empty value is allowed) get 400. The decoder leaves this to the
     /// server (a request without `Host` decodes): call it on every request.
     ///
-    /// Costs: one pass over the field block, looking only at names of four
-    /// bytes, then the value's bytes through a table.
+    /// Costs: nothing more than the value's bytes through a table when the
+    /// decoder's fast path parsed the head (it notes the `Host` lines as it
+    /// goes); otherwise one pass over the field block first.
     ///
     /// # Errors
     ///
@@ -88,14 +171,57 @@ impl Request<'_> {
     /// assert_eq!(host(b"GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n"), Err(400));
     /// ```
     pub fn check_host(&self) -> Result<(), HttpError> {
-        let mut hosts = self.headers.iter().filter(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"));
-        match (hosts.next(), hosts.next()) {
-            (None, _) if self.version == 0 => Ok(()),
-            (None, _) => Err(error::MISSING_HOST),
-            (Some(_), Some(_)) => Err(error::TWO_HOSTS),
-            (Some(h), None) if valid_host(h.value) => Ok(()),
-            (Some(_), None) => Err(error::BAD_HOST),
+        self.check_host_with(None)
+    }
+
+    /// [`check_host`](Self::check_host), with the last value that passed
+    /// (`cache`) taken as passing again without a look at its bytes, and
+    /// a value that passes remembered. Same verdicts, fewer instructions:
+    /// about 30 instead of about 130 for wrk's `Host: 127.0.0.1:8080`.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_host`](Self::check_host).
+    pub fn check_host_cached(&self, cache: &mut HostCache) -> Result<(), HttpError> {
+        self.check_host_with(Some(cache))
+    }
+
+    fn check_host_with(&self, cache: Option<&mut HostCache>) -> Result<(), HttpError> {
+        // The one value (raw: a cache hit needs no trim), or the verdict.
+        let raw: &[u8] = match self.host.kind {
+            HostKind::One => {
+                let start = usize::from(self.host.start);
+                self.headers.as_bytes().get(start..start + usize::from(self.host.len)).unwrap_or_default()
+            }
+            HostKind::Absent => return self.no_host(),
+            HostKind::Many => return Err(error::TWO_HOSTS),
+            HostKind::Unknown => {
+                let mut hosts =
+                    self.headers.iter().filter(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"));
+                match (hosts.next(), hosts.next()) {
+                    (None, _) => return self.no_host(),
+                    (Some(_), Some(_)) => return Err(error::TWO_HOSTS),
+                    (Some(h), None) => h.value,
+                }
+            }
+        };
+        match cache {
+            Some(c) if same_bytes(&c.last, raw) => Ok(()),
+            Some(c) if valid_host(raw.trim_ascii()) => {
+                if raw.len() <= HOST_CACHE_MAX {
+                    c.last.clear();
+                    c.last.extend_from_slice(raw);
+                }
+                Ok(())
+            }
+            None if valid_host(raw.trim_ascii()) => Ok(()),
+            _ => Err(error::BAD_HOST),
         }
+    }
+
+    /// No `Host` line: fine for HTTP/1.0 only.
+    fn no_host(&self) -> Result<(), HttpError> {
+        if self.version == 0 { Ok(()) } else { Err(error::MISSING_HOST) }
     }
 
     /// The request target in origin form, for routing: an absolute-form
@@ -139,6 +265,48 @@ impl Request<'_> {
 /// IP literal, or a registered name or IPv4 address (unreserved, sub-delims
 /// and percent-encoded octets), then an optional colon and digits.
 fn valid_host(value: &[u8]) -> bool {
+    // The commonest shape first: letters, digits, dots and dashes, then
+    // at most one `:` and digits (a name or an IPv4 address with a port),
+    // one table load a byte. Everything it accepts the general check
+    // accepts too.
+    let mut name = 0;
+    for &b in value {
+        if !PLAIN_HOST[usize::from(b)] {
+            break;
+        }
+        name += 1;
+    }
+    match value.get(name..) {
+        Some([]) => true,
+        Some([b':', port @ ..]) if digits(port) => true,
+        _ => valid_host_general(value),
+    }
+}
+
+/// Whether every byte is an ASCII digit.
+#[inline]
+fn digits(bytes: &[u8]) -> bool {
+    let mut all = true;
+    for &b in bytes {
+        all &= b.is_ascii_digit();
+    }
+    all
+}
+
+/// Letters, digits, `.` and `-`: the bytes of the commonest host names.
+static PLAIN_HOST: [bool; 256] = {
+    let mut map = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        map[b] = matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-');
+        b += 1;
+    }
+    map
+};
+
+/// `uri-host [ ":" port ]` in full (RFC 3986): a bracketed IP literal, or
+/// a registered name with its percent-encodings.
+fn valid_host_general(value: &[u8]) -> bool {
     let (host, port) = match value.first() {
         Some(b'[') => match value.iter().position(|&b| b == b']') {
             Some(end) => {

@@ -48,7 +48,8 @@ use std::io;
 use std::time::{Duration, SystemTime};
 
 use eddy::http::{
-    CONTINUE, DateCache, Decoded, Decoder, HttpError, Limits, Request, ResponseHead, write_error_for, write_response,
+    CONTINUE, DateCache, Decoded, Decoder, HostCache, HttpError, Limits, Request, ResponseHead, write_error_for,
+    write_response,
 };
 use eddy::reactor::{CloseReason, Closed, Config, Conn, EventLoop, Handler, Input, Timeout, TimerKey};
 
@@ -87,6 +88,8 @@ pub struct HttpState {
     pub stopping: bool,
     /// The whole keep-alive answer to `GET /`, rebuilt with the date.
     hello: Vec<u8>,
+    /// The last `Host` value that passed the checks.
+    hosts: HostCache,
 }
 
 impl HttpState {
@@ -98,6 +101,7 @@ impl HttpState {
             deadlines: Deadlines::default(),
             stopping: false,
             hello: Vec::new(),
+            hosts: HostCache::new(),
         };
         state.refresh(SystemTime::now());
         state
@@ -155,7 +159,7 @@ enum Next {
 impl Http {
     fn respond(&mut self, conn: &mut Conn<'_, Self>, req: &Request<'_>) -> Next {
         let (state, out) = conn.state_and_out();
-        if let Err(e) = req.check_host() {
+        if let Err(e) = req.check_host_cached(&mut state.hosts) {
             write_error_for(out, &e, &state.date, req.is_head);
             return Next::Close;
         }
