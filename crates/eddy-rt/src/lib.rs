@@ -41,6 +41,7 @@ mod handle;
 pub mod net;
 mod runtime;
 mod runtimes;
+pub mod signal;
 mod slab;
 mod task;
 pub mod time;
