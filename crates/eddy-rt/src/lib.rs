@@ -45,6 +45,7 @@ mod join_set;
 pub mod net;
 mod runtime;
 mod runtimes;
+pub mod signal;
 mod slab;
 mod task;
 pub mod time;

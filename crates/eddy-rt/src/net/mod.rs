@@ -21,5 +21,9 @@
 //! task per direction (a second reader replaces the first one's waker).
 
 mod tcp;
+mod udp;
+pub mod unix;
 
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
+pub use udp::UdpSocket;
+pub use unix::{UnixAddr, UnixDatagram, UnixListener, UnixStream};
