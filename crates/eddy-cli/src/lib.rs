@@ -1,4 +1,4 @@
-//! The `eddy` command's subcommands: [`serve`], [`get`], [`lab`]. Each has
+//! The `eddy` command's subcommands: [`serve`], [`get`], [`lab`], [`load`]. Each has
 //! one entry point of one shape, `main(&Args, stdout) -> Result<ExitCode,
 //! Error>`; the binary (`src/main.rs`) parses the command line, sets up the
 //! logs and calls one of them.
@@ -9,6 +9,7 @@ pub mod args;
 mod error;
 pub mod get;
 pub mod lab;
+pub mod load;
 pub mod serve;
 
 pub use error::Error;
