@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use eddy_cli::{get, lab, load, serve};
+use eddy_cli::{bench, get, lab, load, serve};
 
 #[derive(Parser)]
 #[command(name = "eddy", version, about = "eddy: a Linux event-driven I/O toolkit")]
@@ -33,6 +33,10 @@ enum Command {
     /// with coordinated-omission correction, wrk2-like) and report req/s,
     /// latency percentiles and errors.
     Load(load::LoadArgs),
+    /// Run HTTP servers side by side (each pinned to a core), load each with
+    /// `eddy load`, and compare server CPU per request, req/s and latency:
+    /// tables, DIR/results.json and SVG plots.
+    Bench(bench::BenchArgs),
 }
 
 /// Logs to stderr, at the level RUST_LOG says (info by default), in colour
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Get(args) => ("get", get::main(args, &mut out)),
         Command::Lab(args) => ("lab", lab::main(args, &mut out)),
         Command::Load(args) => ("load", load::main(args, &mut out)),
+        Command::Bench(args) => ("bench", bench::main(args, &mut out)),
     };
     match result {
         Ok(code) => code,

@@ -42,6 +42,7 @@ use std::sync::{Arc, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 pub use client::Errors;
+pub(crate) use client::proc_times;
 pub use report::{PERCENTILES, Report, human};
 pub use target::Url;
 
