@@ -25,6 +25,10 @@ pub struct LabArgs {
     /// with --all, experiments that mean nothing on it are skipped).
     #[arg(long, value_parser = crate::args::backend)]
     pub backend: Option<Backend>,
+    /// With `scaling`: also measure the wait cost at 10 to 10,000
+    /// descriptors and draw it (select, poll, epoll) to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
     /// The part of an experiment that runs in a child process (internal).
     #[arg(long, hide = true)]
     pub child: Option<String>,
@@ -41,6 +45,18 @@ pub fn main(args: &LabArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
     if let Some(mode) = &args.child {
         return Ok(eddy::lab::child_main(mode));
     }
+    if let Some(path) = &args.plot {
+        if args.name.as_deref() != Some("scaling") {
+            return Err(Error::usage("--plot draws the scaling experiment only: eddy lab scaling --plot FILE.svg"));
+        }
+        let code = run_request(args, out)?;
+        crate::lab_plot::scaling(path, out)?;
+        return Ok(code);
+    }
+    run_request(args, out)
+}
+
+fn run_request(args: &LabArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
     let req = Request {
         name: args.name.clone(),
         all: args.all,

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use eddy_cli::{get, lab, serve};
+use eddy_cli::{bench, get, lab, load, serve};
 
 #[derive(Parser)]
 #[command(name = "eddy", version, about = "eddy: a Linux event-driven I/O toolkit")]
@@ -29,6 +29,14 @@ enum Command {
     /// Reproduce, on loopback, what the kernel does under edge, level and
     /// oneshot triggering, around FIN, RST and close; assert each verdict.
     Lab(lab::LabArgs),
+    /// Load an HTTP/1.1 server (wrk-like, closed model; --rate: open model
+    /// with coordinated-omission correction, wrk2-like) and report req/s,
+    /// latency percentiles and errors.
+    Load(load::LoadArgs),
+    /// Run HTTP servers side by side (each pinned to a core), load each with
+    /// `eddy load`, and compare server CPU per request, req/s and latency:
+    /// tables, DIR/results.json and SVG plots.
+    Bench(bench::BenchArgs),
 }
 
 /// Logs to stderr, at the level RUST_LOG says (info by default), in colour
@@ -51,6 +59,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => ("serve", serve::main(args, &mut out)),
         Command::Get(args) => ("get", get::main(args, &mut out)),
         Command::Lab(args) => ("lab", lab::main(args, &mut out)),
+        Command::Load(args) => ("load", load::main(args, &mut out)),
+        Command::Bench(args) => ("bench", bench::main(args, &mut out)),
     };
     match result {
         Ok(code) => code,

@@ -67,6 +67,7 @@ mod json;
 mod limits;
 mod readiness;
 mod record;
+mod scaling;
 mod sigpipe;
 mod tcpstate;
 mod trigger;
@@ -79,6 +80,7 @@ use std::process::ExitCode;
 use eddy_poll::Backend;
 
 pub use record::{Check, Kind, Observation, Report, Verdict};
+pub use scaling::{SCALING_SIZES, ScalingPoint, scaling_curve};
 
 /// What `eddy lab` was asked to do (the CLI parses its arguments into
 /// this).

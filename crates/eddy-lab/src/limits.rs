@@ -15,7 +15,7 @@ use super::record::{Kind, Lab};
 use super::util::{MUST, broken, errno_name, tcp_pair};
 
 /// Makes the soft fd limit at least `needed`, within the hard limit.
-fn raise_nofile(needed: u64) -> io::Result<Rlimit> {
+pub(crate) fn raise_nofile(needed: u64) -> io::Result<Rlimit> {
     let limit = getrlimit(Resource::Nofile);
     if limit.current.is_some_and(|c| c >= needed) || limit.current.is_none() {
         return Ok(limit);
@@ -144,7 +144,7 @@ fn measure(
     Ok(result)
 }
 
-fn time_waits(poll: &mut Poll) -> io::Result<f64> {
+pub(crate) fn time_waits(poll: &mut Poll) -> io::Result<f64> {
     let mut events = Events::with_capacity(16);
     let mut wait = |events: &mut Events| -> io::Result<()> {
         poll.poll(events, Some(MUST))?;
