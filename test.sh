@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # System packages: command -> Debian package.
-declare -A pkg=([curl]=curl [wrk]=wrk [ab]=apache2-utils [h2load]=nghttp2-client [python3]=python3)
+declare -A pkg=([curl]=curl [wrk]=wrk [ab]=apache2-utils [h2load]=nghttp2-client [python3]=python3 [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux)
 missing=()
 for cmd in "${!pkg[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
