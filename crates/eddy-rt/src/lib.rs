@@ -19,7 +19,10 @@
 //!   `futures_io`'s traits;
 //! - [`time`]: `sleep`, `sleep_until`, `timeout`, `interval` on the loop's
 //!   wheel, never early;
-//! - a cooperative budget per task poll (`coop.rs`).
+//! - a cooperative budget per task poll (`coop.rs`);
+//! - with the feature `hyper`, `eddy_rt::hyper`: hyper 1.x's IO,
+//!   executor and timer traits on eddy-rt (hyper-util's tokio adapter for
+//!   eddy).
 //!
 //! Tasks never move between threads (one runtime per loop, one loop per
 //! core); `spawn` requires `Send` only to offer the signature tokio users
@@ -38,6 +41,8 @@ mod coop;
 mod driver;
 mod executor;
 mod handle;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 mod runtime;
 mod runtimes;
