@@ -2,8 +2,8 @@
 # The whole test suite of eddy, with its own set-up: on a fresh Debian
 # machine it installs the real clients the tests drive (curl, wrk, ab,
 # h2load, python3 with h11) and cargo-nextest if missing, then runs every
-# test of every crate (each test in its own process, bounded in time) and
-# every doc example.
+# test of every crate with every feature on (each test in its own process,
+# bounded in time) and every doc example.
 #
 #   ./test.sh                 # everything
 #   ./test.sh -p eddy-poll    # extra arguments go to `cargo nextest run`
@@ -54,7 +54,9 @@ done
 # A test whose client (curl, wrk, ab, h2load, python3 and its h11, prlimit) is missing
 # fails here, never skips.
 export EDDY_REQUIRE_CLIENTS=1
-cargo nextest run "${scope[@]}" --no-fail-fast "$@"
+# Every feature of every crate (all are additive): eddy-rt's `hyper`
+# feature and its tests (tests/hyper.rs requires it) are part of the suite.
+cargo nextest run "${scope[@]}" --all-features --no-fail-fast "$@"
 if (($# == 0)); then
-    cargo test --workspace --doc
+    cargo test --workspace --all-features --doc
 fi

@@ -22,7 +22,10 @@
 //!   `futures_io`'s traits;
 //! - [`time`]: `sleep`, `sleep_until`, `timeout`, `interval` on the loop's
 //!   wheel, never early;
-//! - a cooperative budget per task poll (`coop.rs`).
+//! - a cooperative budget per task poll (`coop.rs`);
+//! - with the feature `hyper`, `eddy_rt::hyper`: hyper 1.x's IO,
+//!   executor and timer traits on eddy-rt (hyper-util's tokio adapter for
+//!   eddy).
 //!
 //! Tasks never move between threads (one runtime per loop, one loop per
 //! core); `spawn` requires `Send` only to offer the signature tokio users
@@ -42,6 +45,8 @@ mod driver;
 mod executor;
 mod handle;
 mod join_set;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod net;
 mod runtime;
 mod runtimes;
