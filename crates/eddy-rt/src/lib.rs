@@ -44,9 +44,9 @@ mod coop;
 mod driver;
 mod executor;
 mod handle;
-mod join_set;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod join_set;
 pub mod net;
 mod runtime;
 mod runtimes;
